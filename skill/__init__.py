@@ -1,0 +1,1 @@
+"""Runner hip-pain triage skill: engine, content model, stores and channel adapters."""
