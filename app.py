@@ -1,0 +1,28 @@
+"""App factory: loads the content, opens the store and wires each channel's blueprint."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+
+from skill import config, content
+from skill.service import Triage
+from skill.store import open_store
+
+
+def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
+    """Build the Flask app; tests pass their own settings and content."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    script = script or content.load()
+    settings = settings or config.from_env(locales=tuple(script.locales))
+    for warning in script.warnings:
+        logging.getLogger(__name__).warning(warning)
+    app = Flask(__name__)
+    app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", content=script.version)
+
+    return app

@@ -1,0 +1,107 @@
+"""Settings from the environment, checked once at start with a clear message per fault."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+DEV_SECRET = "dev-only-not-secret"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    state_url: str = "sqlite:///var/triage.db"
+    state_secret: str = DEV_SECRET
+    default_locale: str = "en-GB"
+    conversation_ttl_hours: float = 24.0
+    app_env: str = "development"
+    # Twilio (messaging and voice)
+    twilio_auth_token: str = ""
+    twilio_validate: bool = True
+    public_base_url: str = ""
+    trust_proxy: bool = False
+    twilio_account_sid: str = ""
+    twilio_from: str = ""
+    escalation_sms_to: str = ""
+    voice_name: str = ""
+    voice_min_confidence: float = 0.5
+    clinic_phone: str = ""
+    voice_sms_summary: bool = False
+    # Alexa
+    alexa_skill_id: str = ""
+    alexa_verify: bool = True
+    # Privacy
+    audit_days: float = 30.0
+
+    @property
+    def ttl_seconds(self) -> float:
+        return self.conversation_ttl_hours * 3600
+
+
+def _number(env, name: str, default, kind=float, low=None):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if low is not None and value < low:
+        raise SettingsError(f"{name}={raw!r} must be at least {low}")
+    return value
+
+
+def _flag(env, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r}: use 1 or 0")
+
+
+def from_env(env=None, locales=()) -> Settings:
+    """Read and check the settings; `locales` are the locale codes the content knows."""
+    env = os.environ if env is None else env
+    settings = Settings(
+        host=env.get("HOST") or Settings.host,
+        port=_number(env, "PORT", Settings.port, int, low=1),
+        state_url=env.get("STATE_URL") or Settings.state_url,
+        state_secret=env.get("STATE_SECRET") or DEV_SECRET,
+        default_locale=env.get("DEFAULT_LOCALE") or Settings.default_locale,
+        conversation_ttl_hours=_number(env, "CONVERSATION_TTL_HOURS", 24.0, low=0.01),
+        app_env=env.get("APP_ENV") or Settings.app_env,
+        twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", ""),
+        twilio_validate=_flag(env, "TWILIO_VALIDATE", True),
+        public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/"),
+        trust_proxy=_flag(env, "TRUST_PROXY", False),
+        twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", ""),
+        twilio_from=env.get("TWILIO_FROM", ""),
+        escalation_sms_to=env.get("ESCALATION_SMS_TO", ""),
+        voice_name=env.get("VOICE_NAME", ""),
+        voice_min_confidence=_number(env, "VOICE_MIN_CONFIDENCE", 0.5, low=0.0),
+        clinic_phone=env.get("CLINIC_PHONE", ""),
+        voice_sms_summary=_flag(env, "VOICE_SMS_SUMMARY", False),
+        alexa_skill_id=env.get("ALEXA_SKILL_ID", ""),
+        alexa_verify=_flag(env, "ALEXA_VERIFY", True),
+        audit_days=_number(env, "AUDIT_DAYS", 30.0, low=0.0),
+    )
+    if locales and settings.default_locale not in locales:
+        raise SettingsError(
+            f"DEFAULT_LOCALE={settings.default_locale!r} is not one of {', '.join(locales)}"
+        )
+    if not settings.state_url.startswith(("sqlite:///", "memory:", "redis://")):
+        raise SettingsError(f"STATE_URL={settings.state_url!r}: use sqlite:///PATH or redis://")
+    if settings.state_secret == DEV_SECRET:
+        log.warning("STATE_SECRET is not set: using a development key. Set it in production.")
+    return settings

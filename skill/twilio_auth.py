@@ -1,0 +1,55 @@
+"""Twilio request signatures, shared by the messaging and voice webhooks.
+
+Twilio signs the full public URL it called plus the POST fields. Behind a proxy the URL Flask
+sees differs, so it is rebuilt from PUBLIC_BASE_URL, or from X-Forwarded-* headers only when
+TRUST_PROXY says a trusted proxy sets them (twilio-python #751, #715).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import abort, current_app, request
+from twilio.request_validator import RequestValidator
+
+log = logging.getLogger(__name__)
+
+
+def public_url(settings) -> str:
+    """The URL Twilio called, as it signed it."""
+    if settings.public_base_url:
+        query = request.query_string.decode("latin-1")
+        return settings.public_base_url + request.path + (f"?{query}" if query else "")
+    if settings.trust_proxy:
+        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+        query = request.query_string.decode("latin-1")
+        return f"{proto}://{host}{request.path}" + (f"?{query}" if query else "")
+    return request.url
+
+
+def signed_by_twilio(settings) -> bool:
+    """True when X-Twilio-Signature matches this request under the auth token."""
+    if not settings.twilio_validate:
+        return True
+    if not settings.twilio_auth_token:
+        log.error("TWILIO_AUTH_TOKEN is not set: refusing Twilio webhooks. Set it to the "
+                  "account's auth token (or TWILIO_VALIDATE=0 for local trials only).")  # fmt: skip
+        return False
+    signature = request.headers.get("X-Twilio-Signature", "")
+    validator = RequestValidator(settings.twilio_auth_token)
+    # to_dict(flat=False) keeps repeated fields, which Twilio signs one after another.
+    return validator.validate(public_url(settings), request.form.to_dict(flat=False), signature)
+
+
+def twilio_signed(view):
+    """Refuse a request Twilio did not sign with 403, before it can change anything."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not signed_by_twilio(current_app.extensions["triage"].settings):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper

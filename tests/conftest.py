@@ -1,0 +1,71 @@
+"""Shared fixtures: the real content, a Flask app on a real SQLite file, a live server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from skill import content
+from skill.config import Settings
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+PUBLIC_VIGNETTES = SHARED / "vignettes" / "public.yaml"
+TWILIO_TOKEN = "test-auth-token"
+ALEXA_SKILL_ID = "amzn1.ask.skill.test-runner-hip-check"
+
+
+@pytest.fixture(scope="session")
+def script():
+    return content.load()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(
+        state_url=f"sqlite:///{tmp_path / 'state.db'}",
+        state_secret="test-secret",
+        twilio_auth_token=TWILIO_TOKEN,
+        alexa_skill_id=ALEXA_SKILL_ID,
+    )
+
+
+@pytest.fixture
+def app(settings, script):
+    app = create_app(settings, script)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def need(available: bool, what: str) -> None:
+    """Skip on a laptop without a real dependency; never in CI, where it must fail."""
+    if not available:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is required in CI")
+        pytest.skip(f"{what} is not available here")
