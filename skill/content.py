@@ -6,6 +6,7 @@ content without reading Python. Loading returns plain frozen dataclasses the eng
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from dataclasses import dataclass, field
@@ -100,13 +101,18 @@ class Script:
     questions: dict[str, Question]
     outcomes: dict[str, Outcome]
     red_flags: tuple[RedFlag, ...]
-    phrases: dict[str, tuple[re.Pattern, ...]]
+    phrases: dict[str, re.Pattern]
     locales: dict[str, Locale]
     messages: dict[str, str]
     vocabulary: dict[str, tuple[str, ...]]
     commands: dict[str, tuple[str, ...]]
     sources: dict[str, str]
     warnings: tuple[str, ...] = field(default=())
+
+    @functools.cached_property
+    def answer_words(self) -> dict[str, str]:
+        """Each vocabulary phrase and the answer it gives: yes, no or unsure."""
+        return {p: value for value in ("yes", "no", "unsure") for p in self.vocabulary[value]}
 
     def fill(self, template: str, locale: str) -> str:
         """Put the locale's numbers and services into a message template."""
@@ -213,17 +219,18 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
     return outcomes, sources
 
 
-def _load_phrases(r: _Reader) -> dict[str, tuple[re.Pattern, ...]]:
+def _load_phrases(r: _Reader) -> dict[str, re.Pattern]:
+    """Each phrase's patterns as one alternation, so a message is scanned once per phrase."""
     top = r.mapping(r.data, "file", required=("phrases",))
     phrases = {}
     for name, patterns in r.mapping(top["phrases"], "phrases").items():
-        compiled = []
-        for i, pattern in enumerate(r.words(patterns, f"phrases.{name}")):
+        patterns = r.words(patterns, f"phrases.{name}")
+        for i, pattern in enumerate(patterns):
             try:
-                compiled.append(re.compile(pattern))
+                re.compile(pattern)
             except re.error as err:
                 raise r.fail(f"phrases.{name}[{i}]", f"is not a valid pattern ({err})") from None
-        phrases[name] = tuple(compiled)
+        phrases[name] = re.compile("|".join(f"(?:{p})" for p in patterns))
     return phrases
 
 

@@ -6,6 +6,7 @@ reading is uncertain, prefer the one that keeps the advice at the higher level.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -55,10 +56,10 @@ def _negated(text: str, start: int, matched: str) -> bool:
 
 def phrase_value(script: Script, name: str, text: str) -> str | None:
     """The first affirmed match of a named phrase: its captured number, or the matched text."""
-    for pattern in script.phrases[name]:
-        for match in pattern.finditer(text):
-            if not _negated(text, match.start(), match.group(0)):
-                return match.group(1) if pattern.groups else match.group(0)
+    for match in script.phrases[name].finditer(text):
+        if not _negated(text, match.start(), match.group(0)):
+            number = next((g for g in match.groups() if g is not None), None)
+            return number or match.group(0)
     return None
 
 
@@ -100,29 +101,24 @@ def command(script: Script, text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _squeeze(text: str) -> str:
     return re.sub(r"(\w)\1+", r"\1", text)  # "yesss" -> "yes", "nooo" -> "no"
 
 
-def _starts_with(text: str, phrase: str) -> bool:
-    return text == phrase or (text.startswith(phrase) and not text[len(phrase)].isalnum())
-
-
 def _yes_no(script: Script, text: str) -> str | None:
-    bare = re.sub(r"[^\w' ]", " ", text)
-    bare = " ".join(bare.split())
-    candidates = [
-        (len(p), value) for value in ("unsure", "no", "yes") for p in script.vocabulary[value]
-        if _starts_with(bare, p) or _starts_with(_squeeze(bare), _squeeze(p))
-    ]  # fmt: skip
-    if candidates:
-        return max(candidates)[1]  # the longest phrase wins: "no idea" is unsure, not no
-    first = bare.split(" ", 1)[0] if bare else ""
+    words = re.sub(r"[^\w' ]", " ", text).split()
+    # The longest leading phrase wins: "no idea" is unsure, not no.
+    for size in range(min(len(words), 4), 0, -1):
+        lead = " ".join(words[:size])
+        value = script.answer_words.get(lead) or script.answer_words.get(_squeeze(lead))
+        if value:
+            return value
+    first = words[0] if words else ""
     if len(first) >= 3:  # typos such as "yse" or "noo"
-        words = {w: v for v in ("yes", "no") for w in script.vocabulary[v] if len(w) >= 2}
-        best = process.extractOne(first, list(words), scorer=fuzz.ratio, score_cutoff=66)
-        if best:
-            return words[best[0]]
+        best = process.extractOne(first, script.answer_words, scorer=fuzz.ratio, score_cutoff=66)
+        if best and best[0] in ("yes", "no") and len(best[2]) >= 2:
+            return best[0]
     return None
 
 
