@@ -69,3 +69,9 @@ def need(available: bool, what: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{what} is required in CI")
         pytest.skip(f"{what} is not available here")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--refresh-golden", action="store_true", help="rewrite golden transcripts from the engine"
+    )
