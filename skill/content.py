@@ -92,7 +92,7 @@ class Locale:
     voice_name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per load
 class Script:
     version: str
     name: str
@@ -108,6 +108,11 @@ class Script:
     commands: dict[str, tuple[str, ...]]
     sources: dict[str, str]
     warnings: tuple[str, ...] = field(default=())
+
+    @functools.cached_property
+    def any_phrase(self) -> re.Pattern:
+        """Matches where any phrase might: a message it misses holds no phrase at all."""
+        return re.compile("|".join(f"(?:{p.pattern})" for p in self.phrases.values()))
 
     @functools.cached_property
     def answer_words(self) -> dict[str, str]:
