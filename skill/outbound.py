@@ -52,7 +52,11 @@ class OutboundSMS:
         """Queue one text on a background thread and return at once."""
         thread = threading.Thread(target=self._send, args=(to, body), daemon=True)
         self._threads.add(thread)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: the caller's reply matters more
+            self._threads.discard(thread)
+            log.error("outbound SMS not sent: no thread to send it on")
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait for texts still being sent (at shutdown, and in tests)."""
