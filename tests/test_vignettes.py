@@ -1,11 +1,11 @@
 """Every public vignette through the engine lands inside the levels a clinician accepts."""
 
 import pytest
+from conftest import PUBLIC_VIGNETTES
 
 from skill import engine
 from skill.content import LEVELS
 from skill.vignettes import answer_for, load_cases
-from tests.conftest import PUBLIC_VIGNETTES
 
 CASES = load_cases(PUBLIC_VIGNETTES)
 
