@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint bench clean fuzz soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,3 +33,10 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var/*.db*
+
+# Robustness: the long fuzz, attack and concurrency runs; a 5-minute soak under gunicorn.
+fuzz: $(VENV)/.installed
+	ROBUST_LONG=1 $(BIN)/python -m pytest tests/test_schema.py tests/test_fuzz.py tests/test_attacks.py tests/test_concurrency.py
+
+soak: $(VENV)/.installed
+	$(BIN)/python bench/soak.py --seconds 300

@@ -12,6 +12,16 @@ from skill.outbound import OutboundSMS
 from skill.service import Triage
 from skill.store import open_store
 
+MAX_BODY = 64 * 1024  # Twilio's and Alexa's requests are a few KiB; larger ones get 413
+# Our answers are TwiML, JSON and text for machines: nothing to frame, sniff, cache or run.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'",
+    "Cache-Control": "no-store",
+}
+
 
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
     """Build the Flask app; tests pass their own settings and content."""
@@ -21,12 +31,20 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
     for warning in script.warnings:
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
     app.extensions["outbound"] = OutboundSMS.from_settings(settings)
     app.register_blueprint(messaging)
+    app.after_request(_secure)
 
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok", content=script.version)
 
     return app
+
+
+def _secure(response):
+    """Security headers on every response, errors included."""
+    response.headers.update(SECURITY_HEADERS)
+    return response
