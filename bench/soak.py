@@ -92,8 +92,10 @@ class Load:
         self.requests = self.errors = self.conversations = 0
         self.validator = RequestValidator(TOKEN)
         self.questions = {
-            loc: {render.question_text(script, q, loc, voice=False): q
-                  for q in script.questions.values()}  # fmt: skip
+            loc: {
+                render.question_text(script, q, loc, voice=False): q
+                for q in script.questions.values()
+            }  # fmt: skip
             for loc in script.locales
         }
 

@@ -10,7 +10,7 @@ import functools
 import re
 import string
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import yaml
@@ -162,6 +162,8 @@ class _Reader:
             mark = getattr(err, "problem_mark", None)
             where = f"line {mark.line + 1}" if mark else "file"
             raise ContentError(self.file, where, f"is not valid YAML ({err})") from None
+        except ValueError as err:  # not UTF-8, or a value YAML cannot build, such as 2026-02-30
+            raise ContentError(self.file, "file", f"cannot be read ({err})") from None
 
     def fail(self, place: str, fault: str) -> ContentError:
         return ContentError(self.file, place, fault)
@@ -184,9 +186,17 @@ class _Reader:
         bad = sorted(set(value) - sms.GSM7_CHARS)
         if bad:
             raise self.fail(place, f"has characters outside GSM-7: {''.join(bad)!r}")
-        for name in _placeholders(value):
+        try:
+            names = _placeholders(value)
+        except ValueError as err:
+            raise self.fail(place, f"has a stray {{ or }} ({err})") from None
+        for name in names:
             if name not in PLACEHOLDERS:
                 raise self.fail(place, f"unknown placeholder {{{name}}}")
+        try:
+            value.format(**dict.fromkeys(PLACEHOLDERS, ""))  # as Script.fill will
+        except ValueError as err:
+            raise self.fail(place, f"has a placeholder that cannot be filled in ({err})") from None
         return value
 
     def words(self, value, place: str) -> tuple[str, ...]:
@@ -200,7 +210,7 @@ def _placeholders(template: str) -> list[str]:
 
 
 def _date(reader: _Reader, value, place: str) -> date:
-    if not isinstance(value, date):
+    if not isinstance(value, date) or isinstance(value, datetime):
         raise reader.fail(place, "should be a date like 2026-11-26")
     return value
 
@@ -217,7 +227,7 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
             raise r.fail(f"{where}.level", f"'{raw['level']}' is not one of {', '.join(LEVELS)}")
         cited = raw["source"] if isinstance(raw["source"], list) else [raw["source"]]
         for src in cited:
-            if src not in sources:
+            if not isinstance(src, str) or src not in sources:
                 raise r.fail(f"{where}.source", f"'{src}' is not listed under sources")
         short = r.text(raw["short"], f"{where}.short")
         if raw["level"].startswith("emergency") and "{emergency}" not in short:
@@ -240,7 +250,7 @@ def _load_phrases(r: _Reader) -> dict[str, re.Pattern]:
         for i, pattern in enumerate(patterns):
             try:
                 re.compile(pattern)
-            except re.error as err:
+            except (re.error, OverflowError) as err:
                 raise r.fail(f"phrases.{name}[{i}]", f"is not a valid pattern ({err})") from None
         phrases[name] = re.compile("|".join(f"(?:{p})" for p in patterns))
     return phrases
@@ -262,7 +272,7 @@ def _load_red_flags(r: _Reader, phrases: dict, outcomes: dict) -> tuple[RedFlag,
     for i, raw in enumerate(top["red_flags"]):
         where = f"red_flags[{i}]"
         r.mapping(raw, where, required=("id", "outcome", "when"))
-        if raw["outcome"] not in outcomes:
+        if not isinstance(raw["outcome"], str) or raw["outcome"] not in outcomes:
             raise r.fail(f"{where}.outcome", f"'{raw['outcome']}' is not an outcome")
         if not isinstance(raw["when"], list) or not raw["when"]:
             raise r.fail(f"{where}.when", "should be a list of phrase lists")
@@ -285,6 +295,8 @@ def _load_question(r: _Reader, qid: str, raw, phrases: dict) -> Question:
         values = ("yes", "no")
     elif kind == "choice":
         r.mapping(raw, where, required=(*common, "options"), optional=shared)
+        if not isinstance(raw["options"], list):
+            raise r.fail(f"{where}.options", "should be a list")
         options = tuple(
             _load_option(r, f"{where}.options[{i}]", o) for i, o in enumerate(raw["options"])
         )
@@ -292,6 +304,8 @@ def _load_question(r: _Reader, qid: str, raw, phrases: dict) -> Question:
         values = tuple(edges)
     elif kind == "number":
         r.mapping(raw, where, required=(*common, "min", "max", "ranges"), optional=shared)
+        for key in ("min", "max"):
+            _whole(r, raw[key], f"{where}.{key}")
         edges, values = {}, ("number",)
     else:
         raise r.fail(f"{where}.type", "should be yes_no, number or choice")
@@ -338,8 +352,15 @@ def _load_ranges(r: _Reader, where: str, raw) -> tuple[tuple[int | None, str], .
         last = i == len(raw) - 1
         if ("max" in item) == last:
             raise r.fail(f"{where}[{i}]", "every range but the last needs a max")
-        ranges.append((item.get("max"), str(item["next"])))
+        highest = None if last else _whole(r, item["max"], f"{where}[{i}].max")
+        ranges.append((highest, str(item["next"])))
     return tuple(ranges)
+
+
+def _whole(r: _Reader, value, place: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise r.fail(place, "should be a whole number")
+    return value
 
 
 def _load_locales(r: _Reader) -> dict[str, Locale]:
