@@ -51,7 +51,8 @@ def start_gunicorn(port: int, state_url: str, workers: int, log) -> subprocess.P
            "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "4"}  # fmt: skip
     conf = ["-c", "gunicorn.conf.py"] if (ROOT / "gunicorn.conf.py").exists() else []
     command = [str(Path(sys.executable).parent / "gunicorn"), *conf, "-w", str(workers),
-               "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}", "app:create_app()"]  # fmt: skip
+               "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
+               "app:create_app()"]  # fmt: skip
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -60,7 +60,8 @@ class Messaging:
     def call(self, sender: str, text: str, delivery: str | None = None, **extra) -> Call:
         """The fields Twilio posts for one inbound message; `delivery` is its MessageSid."""
         fields = {"MessageSid": delivery or f"SM{uuid.uuid4().hex}", "AccountSid": "AC" + "0" * 32,
-                  "From": sender, "To": "+447700900999", "Body": text, "NumMedia": "0", **extra}  # fmt: skip
+                  "From": sender, "To": "+447700900999", "Body": text, "NumMedia": "0",
+                  **extra}  # fmt: skip
         return Call(self.path, fields)
 
     def reply(self, response) -> str | None:
@@ -80,9 +81,10 @@ class Messaging:
 
     def asked(self, script: content.Script, locale: str, text: str | None):
         """The question the reply asks, if any."""
-        found = [q for q in script.questions.values()
-                 if text and render.question_text(script, q, locale, voice=False) in text]  # fmt: skip
-        return max(found, key=lambda q: len(q.text), default=None)
+        asking = {render.question_text(script, q, locale, voice=False): q
+                  for q in script.questions.values()}  # fmt: skip
+        found = [words for words in asking if text and words in text]
+        return asking[max(found, key=len)] if found else None
 
     def advised(self, script: content.Script, locale: str, text: str | None):
         """The outcome the reply gives, if any."""

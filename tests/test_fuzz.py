@@ -153,7 +153,8 @@ def test_any_content_file_loads_or_names_file_and_place(broken):
 # OverflowError from deep inside the loader, or loaded and would have failed when used.
 FOUND = [
     ("outcomes", "source: [seed, clinical]", "source: [{seed: 1}]", "outcomes.", ".source"),
-    ("red_flags", "outcome: fracture_or_dislocation", "outcome: {a: 1}", "red_flags[0]", ".outcome"),
+    ("red_flags", "outcome: fracture_or_dislocation", "outcome: {a: 1}", "red_flags[0]",
+     ".outcome"),
     ("script", "      - {max: 15, next: under_16}", "      - {max: ten, next: under_16}",
      "questions.", "ranges[0].max"),
     ("script", "    min: 1\n", "    min: [1]\n", "questions.", ".min"),

@@ -11,11 +11,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import hypothesis
 import pytest
 import schemathesis
 import yaml
 from conftest import ALEXA_SKILL_ID
-import hypothesis
 from hypothesis import HealthCheck
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
