@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from skill import config, content
 from skill.service import Triage
 from skill.store import open_store
+from skill.voice import bp as voice_bp
 
 
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
@@ -20,6 +21,7 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
     app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
+    app.register_blueprint(voice_bp)
 
     @app.get("/healthz")
     def healthz():

@@ -89,6 +89,7 @@ class Locale:
     primary: str
     voice_language: str
     voice_name: str
+    dial_codes: tuple[str, ...] = ()  # country calling codes, such as +44
 
 
 @dataclass(frozen=True)
@@ -328,8 +329,12 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
     keys = ("name", "emergency", "ed", "urgent", "primary", "voice_language", "voice_name")
     locales = {}
     for code, raw in r.mapping(top["locales"], "locales").items():
-        r.mapping(raw, f"locales.{code}", required=keys)
-        locales[code] = Locale(code=code, **{k: str(raw[k]) for k in keys})
+        r.mapping(raw, f"locales.{code}", required=keys, optional=("dial_codes",))
+        dial_codes = r.words(raw.get("dial_codes", []), f"locales.{code}.dial_codes")
+        for dial in dial_codes:
+            if not re.fullmatch(r"\+\d{1,4}", dial):
+                raise r.fail(f"locales.{code}.dial_codes", f"'{dial}' is not like +44")
+        locales[code] = Locale(code=code, **{k: str(raw[k]) for k in keys}, dial_codes=dial_codes)
     if "en" not in locales:
         raise r.fail("locales", "needs 'en', the wording for an unknown country")
     return locales
@@ -340,6 +345,8 @@ MESSAGE_KEYS = (
     "safe_ending", "help", "back_none", "more_later", "finished", "footer", "voice_footer",
     "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number", "ask_choice",
     "voice_choice",
+    "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
+    "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -351,7 +358,7 @@ def _load_messages(r: _Reader):
     for key in MESSAGE_KEYS:
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
-    for key in ("intro", "voice_intro", "help"):
+    for key in ("intro", "voice_intro", "help", "voice_goodbye", "voice_emergency", "voice_fault"):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
     vocab = r.mapping(top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"))
