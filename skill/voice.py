@@ -24,7 +24,6 @@ from twilio.twiml.voice_response import VoiceResponse
 from skill import render, understand
 from skill.content import Question
 from skill.engine import Reply
-from skill.locale import locale_for_number
 from skill.twilio_auth import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ class _Turn:
         self.triage = current_app.extensions["triage"]
         self.script, self.settings = self.triage.script, self.triage.settings
         self.call_sid, self.step = call_sid, step
-        self.locale = locale_for_number(self.script, caller, self.settings.default_locale)
+        self.locale = self.script.locale_for(caller.strip(), self.settings.default_locale)
         profile = self.script.locales.get(self.locale) or self.script.locales["en"]
         self.language = profile.voice_language
         self.voice = self.settings.voice_name or profile.voice_name
