@@ -356,6 +356,7 @@ MESSAGE_KEYS = (
     "voice_choice", "media_only", "fallback",
     "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
     "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
+    "voice_summary",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -368,7 +369,7 @@ def _load_messages(r: _Reader):
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
     shown = ("intro", "voice_intro", "help", "fallback")
-    for key in (*shown, "voice_goodbye", "voice_emergency", "voice_fault"):
+    for key in (*shown, "voice_goodbye", "voice_emergency", "voice_fault", "voice_summary"):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
     vocab = r.mapping(top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"))

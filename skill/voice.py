@@ -24,6 +24,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from skill import render, understand
 from skill.content import Question
 from skill.engine import Reply
+from skill.store import conversation_key
 from skill.twilio_auth import twilio_signed
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ NUMBER_TIMEOUT = 5  # seconds of keypad silence that end a typed number (or pres
 # Read out as words ("A and E") or not at all: a voice would say "asterisk" or "slash".
 _UNSPOKEN = re.compile(r"https?://\S+|www\.\S+|[*#/\\\[\]{}<>_|~^@`]")
 _PHONE = re.compile(r"\d{3,}")  # in our content, runs of 3+ digits are phone numbers
+_CALLER = re.compile(r"\+\d{6,15}")  # a number we can text (not "anonymous" or a client id)
 # A yes/no question with no content of its own: reads the reply to "Is that right?".
 _CONFIRM = Question(
     id="confirm", text="", voice="", type="yes_no", facts=(), edges={}, unsure=None, detect=()
@@ -91,8 +93,8 @@ class _Turn:
     def __init__(self, call_sid: str, step: int, caller: str):
         self.triage = current_app.extensions["triage"]
         self.script, self.settings = self.triage.script, self.triage.settings
-        self.call_sid, self.step = call_sid, step
-        self.locale = self.script.locale_for(caller.strip(), self.settings.default_locale)
+        self.call_sid, self.step, self.caller = call_sid, step, caller.strip()
+        self.locale = self.script.locale_for(self.caller, self.settings.default_locale)
         profile = self.script.locales.get(self.locale) or self.script.locales["en"]
         self.language = profile.voice_language
         self.voice = self.settings.voice_name or profile.voice_name
@@ -126,10 +128,31 @@ class _Turn:
         return str(response)
 
     def _converse(self, message: str) -> str:
-        return self.triage.converse(
-            CHANNEL, self.call_sid, message, self._render,
+        reached = []  # filled only when the step really runs, not on a retried one
+
+        def render(reply: Reply) -> str:
+            if reply.reached:
+                reached.append(reply.outcome)
+            return self._render(reply)
+
+        twiml = self.triage.converse(
+            CHANNEL, self.call_sid, message, render,
             locale=self.locale, dedupe=f"{self.call_sid}:{self.step}",
         )  # fmt: skip
+        if reached:
+            self._send_on(reached[0])
+        return twiml
+
+    def _send_on(self, outcome) -> None:
+        """Text the advice to the caller (VOICE_SMS_SUMMARY), and alert the clinic if urgent."""
+        outbound = current_app.extensions.get("outbound")
+        if not outbound:
+            return
+        if self.settings.voice_sms_summary and _CALLER.fullmatch(self.caller):
+            short = self.script.fill(outcome.short, self.locale)
+            outbound.send_later(self.caller, f"{self._text('voice_summary')}\n{short}")
+        key = conversation_key(self.settings.state_secret, CHANNEL, self.call_sid)
+        outbound.alert_clinic(self.script.name, outcome, key, self.triage.clock())
 
     def _render(self, reply: Reply) -> str:
         """TwiML for the engine's reply; runs once per step, inside the store transaction."""

@@ -14,6 +14,8 @@ from conftest import PUBLIC_VIGNETTES, TWILIO_TOKEN
 from twilio.request_validator import RequestValidator
 
 from app import create_app
+from skill import sms
+from skill.outbound import OutboundSMS
 from skill.vignettes import answer_for, load_cases
 from skill.voice import speakable
 
@@ -22,6 +24,9 @@ NUMBERS = {  # callers' numbers by locale (fictional ranges)
     "en-AU": "+61255550123", "en-NZ": "+6495550123",
 }  # fmt: skip
 CLINIC = "+441632960000"
+ACCOUNT = "AC" + "0" * 32
+SENDER = "+441632960999"
+ALERTS = "+441632960111"  # the clinic's alert number (ESCALATION_SMS_TO)
 VERBS = {"Say", "Gather", "Redirect", "Hangup", "Dial"}
 READ_OUT = re.compile(r"[*#/&\[\]{}<>_|~^@\\]|https?:|www\.")
 CASES = load_cases(PUBLIC_VIGNETTES)
@@ -53,8 +58,8 @@ class Call:
         return self.post(redirect.text, {})
 
     def hang_up(self):
-        status, _ = self.signed("/twilio/voice/status", {"CallStatus": "completed"})
-        assert status == 200
+        status, body = self.signed("/twilio/voice/status", {"CallStatus": "completed"})
+        assert status == 200 and ET.fromstring(body).tag == "Response"
 
     def post(self, url, fields, *, check=True):
         status, body = self.signed(url, fields)
@@ -373,3 +378,38 @@ def test_all_advice_is_speakable_in_every_locale(script):
             for text in (outcome.short, outcome.more):
                 spoken = speakable(script.fill(text, code))
                 assert len(spoken) < 4096 and not READ_OUT.search(spoken), (code, outcome.id)
+
+
+def texting(settings, script, twilio_api, **changes):
+    """An app that sends texts through the local Twilio API stand-in."""
+    configured = dataclasses.replace(
+        settings, twilio_account_sid=ACCOUNT, twilio_from=SENDER, **changes
+    )
+    app = create_app(configured, script)
+    app.extensions["outbound"] = OutboundSMS(
+        configured, http_client=twilio_api.http_client(), backoff=0
+    )
+    return app
+
+
+def test_with_voice_sms_summary_the_caller_is_texted_the_advice_once(settings, script, twilio_api):
+    app = texting(settings, script, twilio_api, voice_sms_summary=True, escalation_sms_to=ALERTS)
+    call = Call(script, client_sender(app.test_client()), "http://localhost", locale="en-US")
+    outcome = run_case(call, script, CASES[2], "speech")  # P03, within 24 hours
+    call.press("1")  # hearing it again sends nothing more
+    call.post(*call.last[:2])  # nor does a retried step
+    app.extensions["outbound"].flush(20)
+    texts = {m["To"]: m["Body"] for m in twilio_api.messages}
+    assert len(twilio_api.messages) == 2 and set(texts) == {NUMBERS["en-US"], ALERTS}
+    summary = texts[NUMBERS["en-US"]]
+    assert script.fill(outcome.short, "en-US") in summary and "911" in summary
+    assert sms.is_gsm7(summary) and sms.segments(summary) <= 2
+    assert NUMBERS["en-US"] not in texts[ALERTS]  # the clinic gets no number
+
+
+def test_without_voice_sms_summary_nothing_is_texted(settings, script, twilio_api):
+    app = texting(settings, script, twilio_api)
+    call = Call(script, client_sender(app.test_client()), "http://localhost")
+    run_case(call, script, CASES[6], "keypad")  # P07, self care
+    app.extensions["outbound"].flush(20)
+    assert twilio_api.attempts == []
