@@ -13,6 +13,7 @@ import traceback
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
+from skill.content import Script
 from skill.engine import Reply
 from skill.store import conversation_key
 from skill.twilio_auth import twilio_signed
@@ -42,7 +43,7 @@ def inbound():
         def render(reply: Reply) -> str:
             if reply.reached:
                 reached.append(reply.outcome)
-            return _render(reply, channel)
+            return _render(triage.script, reply, channel, locale)
 
         body = request.form.get("Body", "")
         twiml = triage.converse(channel, sender, body, render, locale=locale, dedupe=sid)
@@ -62,13 +63,16 @@ def _media_only(form) -> bool:
     return not form.get("Body", "").strip() and form.get("NumMedia", "0").strip() not in ("", "0")
 
 
-def _render(reply: Reply, channel: str) -> str:
+def _render(script: Script, reply: Reply, channel: str, locale: str) -> str:
     """The reply as TwiML: nothing after an opt-out; on WhatsApp the outcome's title in bold."""
     if reply.silent:
         return str(MessagingResponse())
-    if channel == "whatsapp" and reply.outcome:
-        return _message(f"*{reply.outcome.title}*\n{reply.text}")
-    return _message(reply.text)
+    if channel != "whatsapp" or not reply.outcome:
+        return _message(reply.text)
+    # The title heads the advice itself, after any notice such as the intro.
+    title, short = f"*{reply.outcome.title}*\n", script.fill(reply.outcome.short, locale)
+    before, found, after = reply.text.rpartition(short)
+    return _message(f"{before}{title}{short}{after}" if found else title + reply.text)
 
 
 def _message(text: str) -> str:
