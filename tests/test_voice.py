@@ -159,7 +159,10 @@ def run_case(call, script, case, by):
             return script.outcomes[call.waiting[4:]]
         question = script.questions[call.waiting]
         answer = answer_for(question, case["facts"])
-        call.say(answer) if by == "speech" else call.press(keys_for(question, answer))
+        if by == "speech":
+            call.say(answer)
+        else:
+            call.press(keys_for(question, answer))
     raise AssertionError("the call never reached advice")
 
 
@@ -183,7 +186,8 @@ def test_voice_name_setting_overrides_the_locales_voice(script, settings):
     app = app_with(settings, script, voice_name="Polly.Brian-Neural")
     call = Call(script, client_sender(app.test_client()), "http://localhost",
                 voice="Polly.Brian-Neural")  # fmt: skip
-    call.start()
+    root = call.start()
+    assert {say.get("voice") for say in root.iter("Say")} == {"Polly.Brian-Neural"}
 
 
 def test_speech_and_keypad_answers_both_move_the_call_on(call, script):
