@@ -11,6 +11,7 @@ from skill.messaging import blueprint as messaging
 from skill.outbound import OutboundSMS
 from skill.service import Triage
 from skill.store import open_store
+from skill.voice import bp as voice_bp
 
 
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
@@ -24,6 +25,7 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
     app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
     app.extensions["outbound"] = OutboundSMS.from_settings(settings)
     app.register_blueprint(messaging)
+    app.register_blueprint(voice_bp)
 
     @app.get("/healthz")
     def healthz():
