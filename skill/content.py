@@ -363,9 +363,9 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
 
 MESSAGE_KEYS = (
     "intro", "voice_intro", "expired", "restarted", "not_understood", "out_of_range",
-    "safe_ending", "help", "back_none", "more_later", "finished", "footer", "voice_footer",
-    "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number", "ask_choice",
-    "voice_choice", "media_only", "fallback",
+    "safe_ending", "help", "voice_help", "back_none", "more_later", "finished", "footer",
+    "voice_footer", "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number",
+    "ask_choice", "voice_choice", "media_only", "fallback",
     "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
     "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
     "voice_summary",
@@ -380,7 +380,7 @@ def _load_messages(r: _Reader):
     for key in MESSAGE_KEYS:
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
-    shown = ("intro", "voice_intro", "help", "fallback")
+    shown = ("intro", "voice_intro", "help", "voice_help", "fallback")
     for key in (*shown, "voice_goodbye", "voice_emergency", "voice_fault", "voice_summary"):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
