@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 
-from skill import config, content
+from skill import alexa, config, content
 from skill.service import Triage
 from skill.store import open_store
 
@@ -20,6 +20,8 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
     app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
+    app.extensions["alexa_certs"] = alexa.CertificateCache()  # tests swap in a test root
+    app.register_blueprint(alexa.bp)
 
     @app.get("/healthz")
     def healthz():

@@ -347,6 +347,7 @@ MESSAGE_KEYS = (
     "safe_ending", "help", "back_none", "more_later", "finished", "footer", "voice_footer",
     "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number", "ask_choice",
     "voice_choice",
+    "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
