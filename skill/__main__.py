@@ -79,7 +79,7 @@ def alexa_model_command(args) -> int:
     """Generate the Alexa skill package from the content; --write saves it, else check it."""
     script = content.load(args.content)
     if args.write:
-        for path in alexa_model.write(script):
+        for path in alexa_model.write(script, endpoint=args.endpoint):
             print(f"wrote {path.relative_to(alexa_model.PACKAGE_DIR.parent)}")
         return 0
     stale = [
@@ -114,6 +114,7 @@ def main(argv=None) -> int:
     p = sub.add_parser("alexa-model", help=alexa_model_command.__doc__)
     p.add_argument("--content", default=content.DEFAULT_DIR)
     p.add_argument("--write", action="store_true", help="write skill-package/ (else only check)")
+    p.add_argument("--endpoint", default=alexa_model.ENDPOINT, help="HTTPS URL of POST /alexa")
     p.set_defaults(func=alexa_model_command)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -120,7 +120,7 @@ def interaction_model(script: Script) -> dict:
     return {"interactionModel": {"languageModel": model}}
 
 
-def manifest(script: Script) -> dict:
+def manifest(script: Script, endpoint: str = ENDPOINT) -> dict:
     """skill.json: the store listing with the health disclaimer, privacy and the endpoint."""
     invocation = script.name.lower()
     locales = {
@@ -154,23 +154,23 @@ def manifest(script: Script) -> dict:
                 "isExportCompliant": True,
                 "containsAds": False,
             },
-            "apis": {"custom": {"endpoint": {"uri": ENDPOINT, "sslCertificateType": "Wildcard"}}},
+            "apis": {"custom": {"endpoint": {"uri": endpoint, "sslCertificateType": "Wildcard"}}},
         }
     }
 
 
-def package(script: Script) -> dict[str, str]:
+def package(script: Script, endpoint: str = ENDPOINT) -> dict[str, str]:
     """Every file of the skill package, by path relative to skill-package/, as JSON text."""
-    files = {"skill.json": manifest(script)}
+    files = {"skill.json": manifest(script, endpoint)}
     for code in LOCALES:
         files[f"interactionModels/custom/{code}.json"] = interaction_model(script)
     return {path: json.dumps(data, indent=2) + "\n" for path, data in files.items()}
 
 
-def write(script: Script, directory: Path = PACKAGE_DIR) -> list[Path]:
+def write(script: Script, directory: Path = PACKAGE_DIR, endpoint: str = ENDPOINT) -> list[Path]:
     """Write the package under directory; return the paths written."""
     written = []
-    for rel, text in package(script).items():
+    for rel, text in package(script, endpoint).items():
         path = directory / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
