@@ -65,7 +65,8 @@ def alexa():
         return jsonify(error="request has no session id"), 400
     script = triage.script
     locale = dig(payload, "request", "locale")
-    locale = locale if locale in script.locales else "en"  # "en": the generic safe wording
+    # An unknown locale gets the content's generic wording ("en"), never another country's.
+    locale = locale if isinstance(locale, str) and locale in script.locales else "en"
     stop = script.commands["stop"][0]
     message = _message(script, kind, dig(payload, "request", "intent"))
 

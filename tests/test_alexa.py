@@ -3,6 +3,7 @@ conversation a runner has with the skill, request by request."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import xml.etree.ElementTree as ET
@@ -20,13 +21,16 @@ from alexa_pki import (
 )
 from conftest import ALEXA_SKILL_ID
 
+from app import create_app
 from skill import alexa
 from skill.alexa_verify import CertificateCache
+from skill.engine import Reply
 
 USER_ID = "amzn1.ask.account.RUNNER-PRIVATE-ID"
-# From launch to the location question: no fall, weight bearing, no red flags, aged 52.
+# From launch to the age question (no fall, weight bearing, no red flags), then to the
+# location question (aged 52, no worrying history, pain or night pain).
 TO_AGE = ("AMAZON.NoIntent", "AMAZON.YesIntent", *["AMAZON.NoIntent"] * 3)
-TO_LOCATION = (*TO_AGE, "AMAZON.NoIntent", ("NumberIntent", "52"), *["AMAZON.NoIntent"] * 3)
+TO_LOCATION = (*TO_AGE, ("NumberIntent", "52"), *["AMAZON.NoIntent"] * 3)
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +198,45 @@ def test_request_without_a_session_is_400(echo):
     assert echo.post(json.dumps(payload).encode()).status_code == 400
 
 
+@pytest.mark.parametrize(
+    "request_part",
+    [
+        {"type": "LaunchRequest", "locale": ["en-GB"]},
+        {"type": "IntentRequest", "intent": "AMAZON.YesIntent"},
+        {"type": "IntentRequest", "intent": {"name": ["x"], "slots": []}},
+        {"type": "IntentRequest", "intent": {"name": "ChoiceIntent", "slots": {"c": 7}}},
+        {"type": ["LaunchRequest"]},
+        {
+            "type": "IntentRequest",
+            "intent": {"name": "ChoiceIntent", "slots": {"choice": {
+                "value": 3, "resolutions": {"resolutionsPerAuthority": [
+                    {"status": {"code": "ER_SUCCESS_MATCH"}, "values": [None]}, "x"]},
+            }}},
+        },
+    ],
+)  # fmt: skip
+def test_odd_shapes_get_an_answer_not_a_crash(echo, request_part):
+    echo.launch()
+    assert echo.post(echo.body(request_part)).status_code in (200, 400)
+
+
 def test_other_request_types_get_an_empty_response(echo):
     out = echo.send({"type": "Display.ElementSelected", "token": "x"})
     assert out == {"version": "1.0", "response": {}}
+
+
+def test_local_trial_mode_warns_at_start_and_still_checks_skill_and_clock(
+    settings, script, pki, caplog
+):
+    app = create_app(dataclasses.replace(settings, alexa_verify=False), script)
+    assert "ALEXA_VERIFY=0" in caplog.text
+    echo = Echo(app.test_client(), pki)
+    launch = echo.body({"type": "LaunchRequest"})
+    assert echo.client.post("/alexa", data=launch).status_code == 200  # unsigned is fine here
+    other = echo.body({"type": "LaunchRequest"}, app_id="amzn1.ask.skill.someone-else")
+    assert echo.client.post("/alexa", data=other).status_code == 400
+    old = echo.body({"type": "LaunchRequest"}, timestamp=datetime.now(UTC) - timedelta(hours=1))
+    assert echo.client.post("/alexa", data=old).status_code == 400
 
 
 # ---------------------------------------------------------------- the conversation
@@ -333,13 +373,15 @@ def test_the_user_id_is_never_stored(echo, settings):
 
 
 def test_every_question_and_outcome_fits_alexa_limits(script):
-    from skill.engine import Reply
-
-    replies = [
-        Reply(text="", speech=script.messages["voice_intro"] + "\n" + q.voice, question=q.id)
-        for q in script.questions.values()
-    ] + [Reply(text="", speech=o.short, outcome=o, ended=True) for o in script.outcomes.values()]
     for locale in script.locales:
+        intro = script.fill(script.messages["voice_intro"], locale)
+        replies = [
+            Reply(text="", speech=f"{intro}\n{q.voice}", question=q.id)
+            for q in script.questions.values()
+        ] + [
+            Reply(text="", speech=script.fill(o.short, locale), outcome=o, ended=True)
+            for o in script.outcomes.values()
+        ]
         for reply in replies:
             out = alexa.respond(script, reply, locale)
             assert len(json.dumps(out).encode()) < 24 * 1024
