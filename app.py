@@ -7,8 +7,11 @@ import logging
 from flask import Flask, jsonify
 
 from skill import alexa, config, content
+from skill.messaging import blueprint as messaging
+from skill.outbound import OutboundSMS
 from skill.service import Triage
 from skill.store import open_store
+from skill.voice import bp as voice_bp
 
 
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
@@ -20,6 +23,9 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
     app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
+    app.extensions["outbound"] = OutboundSMS.from_settings(settings)
+    app.register_blueprint(messaging)
+    app.register_blueprint(voice_bp)
     app.extensions["alexa_certs"] = alexa.CertificateCache()  # tests swap in a test root
     app.register_blueprint(alexa.bp)
 

@@ -104,4 +104,6 @@ def from_env(env=None, locales=()) -> Settings:
         raise SettingsError(f"STATE_URL={settings.state_url!r}: use sqlite:///PATH or redis://")
     if settings.state_secret == DEV_SECRET:
         log.warning("STATE_SECRET is not set: using a development key. Set it in production.")
+    if not settings.twilio_validate:
+        log.warning("TWILIO_VALIDATE=0: Twilio signatures are not checked. Local trials only.")
     return settings

@@ -90,9 +90,10 @@ class Locale:
     primary: str
     voice_language: str
     voice_name: str
+    dial_codes: tuple[str, ...] = ()  # country calling codes, such as +44, that mean this locale
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per load
 class Script:
     version: str
     name: str
@@ -110,6 +111,11 @@ class Script:
     warnings: tuple[str, ...] = field(default=())
 
     @functools.cached_property
+    def any_phrase(self) -> re.Pattern:
+        """Matches where any phrase might: a message it misses holds no phrase at all."""
+        return re.compile("|".join(f"(?:{p.pattern})" for p in self.phrases.values()))
+
+    @functools.cached_property
     def answer_words(self) -> dict[str, str]:
         """Each vocabulary phrase and the answer it gives: yes, no or unsure."""
         return {p: value for value in ("yes", "no", "unsure") for p in self.vocabulary[value]}
@@ -121,6 +127,12 @@ class Script:
             emergency=loc.emergency, ed=loc.ed, urgent=loc.urgent, primary=loc.primary,
             name=self.name,
         )  # fmt: skip
+
+    def locale_for(self, number: str, default: str) -> str:
+        """The locale whose dial code starts the number (the longest code wins), else default."""
+        codes = [(len(d), loc.code) for loc in self.locales.values() for d in loc.dial_codes
+                 if number.startswith(d)]  # fmt: skip
+        return max(codes)[1] if codes else default
 
 
 class _YamlLoader(yaml.SafeLoader):
@@ -333,10 +345,17 @@ def _load_ranges(r: _Reader, where: str, raw) -> tuple[tuple[int | None, str], .
 def _load_locales(r: _Reader) -> dict[str, Locale]:
     top = r.mapping(r.data, "file", required=("locales",))
     keys = ("name", "emergency", "ed", "urgent", "primary", "voice_language", "voice_name")
-    locales = {}
+    locales, dialled = {}, {}
     for code, raw in r.mapping(top["locales"], "locales").items():
-        r.mapping(raw, f"locales.{code}", required=keys)
-        locales[code] = Locale(code=code, **{k: str(raw[k]) for k in keys})
+        r.mapping(raw, f"locales.{code}", required=keys, optional=("dial_codes",))
+        dial = r.words(raw.get("dial_codes", []), f"locales.{code}.dial_codes")
+        for d in dial:
+            if not re.fullmatch(r"\+\d{1,4}", d):
+                raise r.fail(f"locales.{code}.dial_codes", f"'{d}' is not a code like \"+44\"")
+            if d in dialled:
+                raise r.fail(f"locales.{code}.dial_codes", f"'{d}' is also in {dialled[d]}")
+            dialled[d] = code
+        locales[code] = Locale(code=code, **{k: str(raw[k]) for k in keys}, dial_codes=dial)
     if "en" not in locales:
         raise r.fail("locales", "needs 'en', the wording for an unknown country")
     return locales
@@ -346,7 +365,10 @@ MESSAGE_KEYS = (
     "intro", "voice_intro", "expired", "restarted", "not_understood", "out_of_range",
     "safe_ending", "help", "back_none", "more_later", "finished", "footer", "voice_footer",
     "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number", "ask_choice",
-    "voice_choice",
+    "voice_choice", "media_only", "fallback",
+    "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
+    "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
+    "voice_summary",
     "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
@@ -359,7 +381,8 @@ def _load_messages(r: _Reader):
     for key in MESSAGE_KEYS:
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
-    for key in ("intro", "voice_intro", "help"):
+    shown = ("intro", "voice_intro", "help", "fallback")
+    for key in (*shown, "voice_goodbye", "voice_emergency", "voice_fault", "voice_summary"):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
     vocab = r.mapping(top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"))

@@ -6,7 +6,7 @@ Red flags are screened on every message before anything else is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from skill import render, understand
 from skill.content import LEVELS, Outcome, Question, Script
@@ -24,6 +24,7 @@ class Reply:
     outcome: Outcome | None = None
     ended: bool = False
     silent: bool = False  # nothing should be sent (an opt-out)
+    reached: bool = False  # this reply gives the outcome for the first time
     hints: tuple[str, ...] = ()
 
 
@@ -138,7 +139,7 @@ def _advance(script: Script, state: dict, target: str, notices: list[str]):
 
 def _finish(script: Script, state: dict, outcome: Outcome, notices: list[str]):
     state = {**state, "question": None, "outcome": outcome.id}
-    return state, _speak(script, state, notices, footer=True)
+    return state, replace(_speak(script, state, notices, footer=True), reached=True)
 
 
 def _back(script: Script, state: dict):

@@ -39,8 +39,9 @@ def signed_by_twilio(settings) -> bool:
         return False
     signature = request.headers.get("X-Twilio-Signature", "")
     validator = RequestValidator(settings.twilio_auth_token)
-    # to_dict(flat=False) keeps repeated fields, which Twilio signs one after another.
-    return validator.validate(public_url(settings), request.form.to_dict(flat=False), signature)
+    # The form itself, a MultiDict: the validator reads every value of a repeated field through
+    # getlist(); a dict of lists (to_dict(flat=False)) makes it fail on every request.
+    return validator.validate(public_url(settings), request.form, signature)
 
 
 def twilio_signed(view):

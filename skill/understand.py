@@ -65,6 +65,8 @@ def phrase_value(script: Script, name: str, text: str) -> str | None:
 
 def red_flag(script: Script, text: str) -> Outcome | None:
     """The highest-level red flag the text raises, or None."""
+    if not script.any_phrase.search(text):
+        return None  # one scan for all phrases lets answers such as "no" or "52" skip the rest
     found = None
     for flag in script.red_flags:
         if any(all(phrase_value(script, n, text) for n in line) for line in flag.when):
@@ -76,6 +78,8 @@ def red_flag(script: Script, text: str) -> Outcome | None:
 
 def detect(script: Script, text: str) -> dict[str, str]:
     """Answers the text already gives to questions, so they need not be asked."""
+    if not script.any_phrase.search(text):
+        return {}
     known = {}
     for q in script.questions.values():
         for value, names in q.detect:

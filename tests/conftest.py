@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from fake_twilio import FakeTwilio
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -69,3 +70,17 @@ def need(available: bool, what: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{what} is required in CI")
         pytest.skip(f"{what} is not available here")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--refresh-golden", action="store_true", help="rewrite golden transcripts from the engine"
+    )
+
+
+@pytest.fixture
+def twilio_api():
+    """A stand-in for Twilio's REST API on a loopback port (tests/fake_twilio.py)."""
+    fake = FakeTwilio()
+    yield fake
+    fake.close()

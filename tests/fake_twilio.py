@@ -1,0 +1,100 @@
+"""A stand-in for Twilio's REST API on a loopback port, reached through twilio's http_client.
+
+It records every POST to /2010-04-01/Accounts/{sid}/Messages.json, can fail the next tries
+with a status, and can hold requests until the test releases them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from twilio.http.http_client import TwilioHttpClient
+
+MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
+API = "https://api.twilio.com"
+
+
+class LocalTwilioClient(TwilioHttpClient):
+    """twilio's own HTTP client, sending to the local stand-in instead of api.twilio.com."""
+
+    def __init__(self, base: str):
+        super().__init__(timeout=30)
+        self.base = base
+
+    def request(self, method, url, *args, **kwargs):
+        return super().request(method, url.replace(API, self.base, 1), *args, **kwargs)
+
+
+class FakeTwilio:
+    """The stand-in server: `attempts` counts requests, `messages` keeps the accepted ones."""
+
+    def __init__(self):
+        self.attempts: list[dict] = []
+        self.messages: list[dict] = []
+        self.failures: list[int] = []  # statuses to answer the next tries with, in order
+        self.release = threading.Event()
+        self.release.set()
+        self._changed = threading.Condition()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def http_client(self) -> LocalTwilioClient:
+        """A twilio http_client that talks to this server."""
+        return LocalTwilioClient(self.base)
+
+    def wait(self, what, timeout: float = 20) -> bool:
+        """Wait until what() is true, for at most timeout seconds (a bound, not a measure)."""
+        with self._changed:
+            return self._changed.wait_for(what, timeout)
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _record(self, attempt: dict, accepted: bool) -> None:
+        with self._changed:
+            (self.messages if accepted else self.attempts).append(attempt)
+            self._changed.notify_all()
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                match = MESSAGES.match(self.path)
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                auth = self.headers.get("Authorization", "").removeprefix("Basic ")
+                attempt = {**form, "account": match and match["sid"],
+                           "auth": base64.b64decode(auth).decode() if auth else ""}  # fmt: skip
+                fake._record(attempt, accepted=False)
+                fake.release.wait(30)
+                status = fake.failures.pop(0) if fake.failures else 201
+                if not match:
+                    status = 404
+                body = {"code": 20500, "message": "failure", "status": status}
+                if status == 201:
+                    fake._record(attempt, accepted=True)
+                    body = {
+                        "sid": f"SM{len(fake.messages):032d}", "account_sid": match["sid"],
+                        "to": form.get("To"), "from": form.get("From"), "body": form.get("Body"),
+                        "status": "queued", "num_segments": "1", "direction": "outbound-api",
+                    }  # fmt: skip
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass  # keep test output quiet
+
+        return Handler

@@ -1,0 +1,46 @@
+"""The command line: a terminal chat, and simulate driven turn by turn by another program."""
+
+import json
+import subprocess
+import sys
+
+BURSITIS = ["outer hip hurts when I lie on it", "no", "yes", "no", "no", "no", "52", "no", "no"]
+
+
+def test_chat_holds_a_whole_conversation():
+    run = subprocess.run(
+        [sys.executable, "-m", "skill", "chat"],
+        input="\n".join([*BURSITIS, "no", "more"]) + "\n", capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "not a diagnosis" in run.stdout
+    assert "Likely bursitis" in run.stdout
+    assert "Reply MORE for details" in run.stdout
+
+
+def test_simulate_answers_each_line_at_once_as_json():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skill", "simulate", "--locale", "en-US", "--channel", "voice"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    records = []
+    try:
+        # One line out for each line in, before the next is written: a driver can react.
+        for message in [*BURSITIS, "no"]:
+            proc.stdin.write(message + "\n")
+            proc.stdin.flush()
+            records.append(json.loads(proc.stdout.readline()))
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    first, last = records[0], records[-1]
+    assert first["question"] == "fall" and first["outcome"] is None and not first["ended"]
+    assert "hang up and call 911" in first["reply"]
+    assert "press 1 for yes" in first["reply"]
+    assert last == {
+        "reply": last["reply"],
+        "question": None,
+        "outcome": {"level": "self_care", "condition": "trochanteric_bursitis"},
+        "ended": True,
+    }
