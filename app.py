@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 
-from skill import config, content
+from skill import alexa, config, content
 from skill.messaging import blueprint as messaging
 from skill.outbound import OutboundSMS
 from skill.service import Triage
@@ -26,6 +26,8 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
     app.extensions["outbound"] = OutboundSMS.from_settings(settings)
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)
+    app.extensions["alexa_certs"] = alexa.CertificateCache()  # tests swap in a test root
+    app.register_blueprint(alexa.bp)
 
     @app.get("/healthz")
     def healthz():

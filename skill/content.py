@@ -369,6 +369,7 @@ MESSAGE_KEYS = (
     "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
     "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
     "voice_summary",
+    "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
