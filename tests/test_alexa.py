@@ -295,7 +295,7 @@ def test_choice_answered_by_a_synonym_or_by_its_label(echo, client, pki, script)
 def test_help_says_what_to_do_and_repeats_the_question(echo, script):
     echo.launch()
     out = echo.intent("AMAZON.HelpIntent")
-    assert fill(script, "help") in speech(out)
+    assert fill(script, "voice_help") in speech(out)
     assert waiting(script, out) == script.start
     assert "reprompt" in out["response"] and out["response"]["shouldEndSession"] is False
 
