@@ -107,6 +107,9 @@ class Script:
     commands: dict[str, tuple[str, ...]]
     sources: dict[str, str]
     warnings: tuple[str, ...] = field(default=())
+    # Words people mistype (phrases.yaml `spelling`), and real words never to be "corrected".
+    spelling: tuple[str, ...] = ()
+    keep: frozenset[str] = frozenset()
 
     def fill(self, template: str, locale: str) -> str:
         """Put the locale's numbers and services into a message template."""
@@ -214,7 +217,7 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
 
 
 def _load_phrases(r: _Reader) -> dict[str, tuple[re.Pattern, ...]]:
-    top = r.mapping(r.data, "file", required=("phrases",))
+    top = r.mapping(r.data, "file", required=("phrases",), optional=("spelling",))
     phrases = {}
     for name, patterns in r.mapping(top["phrases"], "phrases").items():
         compiled = []
@@ -225,6 +228,17 @@ def _load_phrases(r: _Reader) -> dict[str, tuple[re.Pattern, ...]]:
                 raise r.fail(f"phrases.{name}[{i}]", f"is not a valid pattern ({err})") from None
         phrases[name] = tuple(compiled)
     return phrases
+
+
+def _load_spelling(r: _Reader) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words typos are read as, and the real words that must stay as typed."""
+    raw = r.mapping(r.data.get("spelling", {}), "spelling", optional=("words", "keep"))
+    words = r.words(raw.get("words", []), "spelling.words")
+    keep = r.words(raw.get("keep", []), "spelling.keep")
+    clash = sorted(set(words) & set(keep))
+    if clash:
+        raise r.fail("spelling", f"{', '.join(clash)} both a word and kept")
+    return words, frozenset(keep)
 
 
 def _phrase_names(r: _Reader, names, place: str, phrases: dict) -> tuple[str, ...]:
@@ -369,6 +383,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     readers = {stem: _Reader(directory, stem) for stem in FILES}
     outcomes, sources = _load_outcomes(readers["outcomes"])
     phrases = _load_phrases(readers["phrases"])
+    spelling, keep = _load_spelling(readers["phrases"])
     red_flags = _load_red_flags(readers["red_flags"], phrases, outcomes)
     locales = _load_locales(readers["locales"])
     messages, vocabulary, commands = _load_messages(readers["messages"])
@@ -384,6 +399,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         safe_ending=str(top.get("safe_ending", "unclear")), questions=questions,
         outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
+        spelling=spelling, keep=keep,
     )  # fmt: skip
     _check_graph(r, script)
     _check_budget(script)
