@@ -16,9 +16,11 @@ from skill.content import LEVELS, Outcome, Question, Script
 
 MAX_CHARS = 5000  # longer messages are read only this far
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
-# A negation governs the next few words in its clause, not the whole message.
+# A negation governs the next few words in its clause, not the whole message; words of time
+# end its reach too, so "can't stand after a fall" still tells of a fall.
 _CLAUSE_BREAK = re.compile(
-    r"[.,;:!?()\n]|\b(?:and|but|however|although|though|except|yet|so|then|because|cos)\b"
+    r"[.,;:!?()\n]|\b(?:and|but|however|although|though|except|yet|so|then|because|cos"
+    r"|after|since|following|when|while)\b"
 )
 _NEGATION = re.compile(
     r"\b(?:no|not|never|without|none|nor|neither|nothing|denies?|\w+n't|cannot|cant|dont|didnt"
