@@ -175,10 +175,20 @@ def test_typos_of_key_words_are_read_as_meant(script, typed, read):
 
 @pytest.mark.parametrize(
     "text", ["fewer runs", "i play bowls", "been looking into it", "doing stuff", "cancel",
-             "tripled my mileage", "the severity is low", "coaching sessions", "stop"],
+             "tripled my mileage", "the severity is low", "coaching sessions", "stop",
+             "my grown up son", "unreadable", "i need a fiver"],
 )  # fmt: skip
 def test_real_words_near_key_words_stay_as_typed(script, text):
     assert understand.read(script, text) == text
+
+
+def test_a_word_both_corrected_and_kept_is_a_content_fault(tmp_path):
+    folder = tmp_path / "content"
+    shutil.copytree(content.DEFAULT_DIR, folder)
+    phrases = folder / "phrases.yaml"
+    phrases.write_text(phrases.read_text().replace("keep: [fewer,", "keep: [fever, fewer,"))
+    with pytest.raises(content.ContentError, match="spelling: fever both a word and kept"):
+        content.load(folder)
 
 
 # ---------------------------------------------------------------- wrong locale number
