@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import sys
 import time
+
+import yaml
 
 from skill import content, engine, graph, vignettes
 
@@ -75,6 +79,21 @@ def check(args) -> int:
     return 0
 
 
+def _reported(func):
+    """A command whose faults in the files it reads end in one line on stderr and exit 2."""
+
+    @functools.wraps(func)
+    def run(args) -> int:
+        try:
+            return func(args)
+        except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as err:
+            print(f"{args.command}: {type(err).__name__}: {err}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+@_reported
 def run_vignettes(args) -> int:
     """Run vignette cases through the engine; exit 1 on any under-triage or missed red flag."""
     script = content.load(args.content)
@@ -84,7 +103,8 @@ def run_vignettes(args) -> int:
         readings = [vignettes.read_opening(script, c, stated.get(c["id"], ())) for c in cases]
         summary = vignettes.understanding(readings)
         if args.json:
-            print(json.dumps({"openings": [r.__dict__ for r in readings], "totals": summary}))
+            openings = [dataclasses.asdict(r) for r in readings]
+            print(json.dumps({"openings": openings, "totals": summary}))
         else:
             print(vignettes.understanding_table(readings))
         return 1 if summary["red_flags_missed"] else 0
@@ -93,6 +113,7 @@ def run_vignettes(args) -> int:
     return 1 if vignettes.totals(results)["under"] else 0
 
 
+@_reported
 def draw(args) -> int:
     """Print the triage script as a flowchart, or write it into a README's mermaid block."""
     script = content.load(args.path)

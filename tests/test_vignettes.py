@@ -13,6 +13,7 @@ import yaml
 from conftest import PUBLIC_VIGNETTES
 
 from skill import content, engine, vignettes
+from skill.__main__ import main
 from skill.content import LEVELS
 
 HERE = Path(__file__).resolve().parent
@@ -126,3 +127,15 @@ def test_the_runner_uses_question_ids_not_wording(tmp_path):
     case = vignettes.load_cases(PUBLIC_VIGNETTES)[6]  # P07, outer hip bursitis
     assert vignettes.run(script, case).condition == case["condition"]
     assert engine.step(script, None, "hi", 0, locale="en-GB", ttl_seconds=60)[1].question
+
+
+@pytest.mark.parametrize(
+    ("text", "fault"), [(None, "FileNotFoundError"), ("- {id: A1}\n", "KeyError: 'opening'")]
+)
+def test_a_bad_case_file_is_named_in_one_line(tmp_path, capsys, text, fault):
+    path = tmp_path / "cases.yaml"
+    if text:
+        path.write_text(text)
+    assert main(["vignettes", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vignettes: ") and fault in err and err.count("\n") == 1
