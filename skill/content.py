@@ -107,7 +107,8 @@ class Script:
     commands: dict[str, tuple[str, ...]]
     sources: dict[str, str]
     warnings: tuple[str, ...] = field(default=())
-    # Words people mistype (phrases.yaml `spelling`), and real words never to be "corrected".
+    # Words people mistype (phrases.yaml `spelling`), and words never "corrected": the real
+    # words listed there, plus every answer and command word.
     spelling: tuple[str, ...] = ()
     keep: frozenset[str] = frozenset()
 
@@ -399,7 +400,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         safe_ending=str(top.get("safe_ending", "unclear")), questions=questions,
         outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
-        spelling=spelling, keep=keep,
+        spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
     )  # fmt: skip
     _check_graph(r, script)
     _check_budget(script)

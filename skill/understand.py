@@ -61,11 +61,10 @@ def spell(script: Script, text: str) -> str:
     """
     if not script.spelling:
         return text
-    keep = script.keep.union(*script.vocabulary.values(), *script.commands.values())
 
     def fix(match: re.Match) -> str:
         word = match.group(0)
-        if len(word) < _SPELL_MIN or word in keep or word in script.spelling:
+        if len(word) < _SPELL_MIN or word in script.keep or word in script.spelling:
             return word
         slips = 1 if len(word) < _SPELL_LONG else 2
         near = [w for w in script.spelling if w[0] == word[0]]
