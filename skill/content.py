@@ -109,6 +109,10 @@ class Script:
     commands: dict[str, tuple[str, ...]]
     sources: dict[str, str]
     warnings: tuple[str, ...] = field(default=())
+    # Words people mistype (phrases.yaml `spelling`), and words never "corrected": the real
+    # words listed there, plus every answer and command word.
+    spelling: tuple[str, ...] = ()
+    keep: frozenset[str] = frozenset()
 
     @functools.cached_property
     def any_phrase(self) -> re.Pattern:
@@ -233,7 +237,7 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
 
 def _load_phrases(r: _Reader) -> dict[str, re.Pattern]:
     """Each phrase's patterns as one alternation, so a message is scanned once per phrase."""
-    top = r.mapping(r.data, "file", required=("phrases",))
+    top = r.mapping(r.data, "file", required=("phrases",), optional=("spelling",))
     phrases = {}
     for name, patterns in r.mapping(top["phrases"], "phrases").items():
         patterns = r.words(patterns, f"phrases.{name}")
@@ -244,6 +248,17 @@ def _load_phrases(r: _Reader) -> dict[str, re.Pattern]:
                 raise r.fail(f"phrases.{name}[{i}]", f"is not a valid pattern ({err})") from None
         phrases[name] = re.compile("|".join(f"(?:{p})" for p in patterns))
     return phrases
+
+
+def _load_spelling(r: _Reader) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words typos are read as, and the real words that must stay as typed."""
+    raw = r.mapping(r.data.get("spelling", {}), "spelling", optional=("words", "keep"))
+    words = r.words(raw.get("words", []), "spelling.words")
+    keep = r.words(raw.get("keep", []), "spelling.keep")
+    clash = sorted(set(words) & set(keep))
+    if clash:
+        raise r.fail("spelling", f"{', '.join(clash)} both a word and kept")
+    return words, frozenset(keep)
 
 
 def _phrase_names(r: _Reader, names, place: str, phrases: dict) -> tuple[str, ...]:
@@ -400,6 +415,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     readers = {stem: _Reader(directory, stem) for stem in FILES}
     outcomes, sources = _load_outcomes(readers["outcomes"])
     phrases = _load_phrases(readers["phrases"])
+    spelling, keep = _load_spelling(readers["phrases"])
     red_flags = _load_red_flags(readers["red_flags"], phrases, outcomes)
     locales = _load_locales(readers["locales"])
     messages, vocabulary, commands = _load_messages(readers["messages"])
@@ -415,6 +431,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         safe_ending=str(top.get("safe_ending", "unclear")), questions=questions,
         outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
+        spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
     )  # fmt: skip
     _check_graph(r, script)
     _check_budget(script)

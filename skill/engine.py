@@ -41,7 +41,7 @@ def step(
     locale: str, ttl_seconds: float,
 ) -> tuple[dict | None, Reply]:  # fmt: skip
     """Take one message; return the new state (None: forget it) and the reply."""
-    text = understand.normalise(message)
+    text = understand.read(script, message)
     command = understand.command(script, text)
     if command == "stop":
         return None, Reply(text="", speech="", ended=True, silent=True)
