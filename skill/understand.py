@@ -30,6 +30,8 @@ _NEGATION = re.compile(
 _UNSURE = re.compile(
     r"\b(?:not sure|unsure|don'?t know|dunno|maybe|might|could be|possibly|think|perhaps)\b"
 )
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_WORD = re.compile(r"[a-z]+")
 _NEGATION_WINDOW = 4  # words
 _SPELL_MIN, _SPELL_LONG = 4, 9  # letters: shorter words stay; longer ones allow 2 slips
 _ONES = (
@@ -44,8 +46,7 @@ _TENS = {w: 10 * i for i, w in enumerate(_TENS_WORDS.split()) if i > 1}
 def normalise(message: str | None) -> str:
     """Lower-case, straight quotes, no control characters, single spaces, bounded length."""
     text = unicodedata.normalize("NFKC", message or "")[:MAX_CHARS].translate(_QUOTES).lower()
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(text.split())
+    return " ".join(_UNPRINTABLE.sub(" ", text).split())
 
 
 def read(script: Script, message: str | None) -> str:
@@ -68,13 +69,21 @@ def spell(script: Script, text: str) -> str:
         if len(word) < _SPELL_MIN or word in script.keep or word in script.spelling:
             return word
         slips = 1 if len(word) < _SPELL_LONG else 2
-        near = [w for w in script.spelling if w[0] == word[0]]
+        near = _by_first_letter(script).get(word[0], ())
         best = process.extractOne(
             word, near, scorer=DamerauLevenshtein.distance, score_cutoff=slips
         )
         return best[0] if best else word
 
-    return re.sub(r"[a-z]+", fix, text)
+    return _WORD.sub(fix, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _by_first_letter(script: Script) -> dict[str, tuple[str, ...]]:
+    index: dict[str, tuple[str, ...]] = {}
+    for word in script.spelling:
+        index[word[0]] = (*index.get(word[0], ()), word)
+    return index
 
 
 def _negated(pattern: re.Pattern, text: str, match: re.Match) -> bool:
