@@ -6,20 +6,22 @@ import logging
 
 from flask import Flask, jsonify
 
-from skill import config, content
+from skill import config, content, logs, ops
 from skill.service import Triage
 from skill.store import open_store
 
 
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
     """Build the Flask app; tests pass their own settings and content."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup()
     script = script or content.load()
     settings = settings or config.from_env(locales=tuple(script.locales))
     for warning in script.warnings:
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
-    app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
+    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    app.extensions["triage"] = Triage(script, store, settings)
+    ops.init_app(app)
 
     @app.get("/healthz")
     def healthz():

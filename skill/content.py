@@ -339,7 +339,7 @@ MESSAGE_KEYS = (
     "intro", "voice_intro", "expired", "restarted", "not_understood", "out_of_range",
     "safe_ending", "help", "back_none", "more_later", "finished", "footer", "voice_footer",
     "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number", "ask_choice",
-    "voice_choice",
+    "voice_choice", "store_down",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -351,7 +351,7 @@ def _load_messages(r: _Reader):
     for key in MESSAGE_KEYS:
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
-    for key in ("intro", "voice_intro", "help"):
+    for key in ("intro", "voice_intro", "help", "store_down"):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
     vocab = r.mapping(top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"))
