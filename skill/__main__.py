@@ -1,4 +1,4 @@
-"""Command line: `python -m skill chat|simulate|check`."""
+"""Command line: `python -m skill chat|simulate|check|purge`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import sys
 import time
 
-from skill import content, engine
+from skill import config, content, engine
+from skill.store import open_store
 
 VOICE_CHANNELS = ("voice", "alexa")
 
@@ -75,6 +76,18 @@ def check(args) -> int:
     return 0
 
 
+def purge(args) -> int:
+    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
+    try:
+        settings = config.from_env()
+    except config.SettingsError as err:
+        print(f"setting fault: {err}", file=sys.stderr)
+        return 2
+    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    print(f"purged {store.purge(time.time())} expired records")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m skill", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +103,7 @@ def main(argv=None) -> int:
     p.add_argument("path", nargs="?", default=content.DEFAULT_DIR)
     p.add_argument("--strict", action="store_true", help="fail on review-date warnings too")
     p.set_defaults(func=check)
+    sub.add_parser("purge", help=purge.__doc__).set_defaults(func=purge)
     args = parser.parse_args(argv)
     return args.func(args)
 
