@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import random
 import threading
-import uuid
 
 import pytest
-import redis
 
 from skill.store import DEDUPE_SECONDS, open_store
-from tests.conftest import need
+from tests.servers import drop_keys, shared_redis_url
 
 NOW = 1_000_000.0
 TTL = 3600.0
-REDIS = "redis://127.0.0.1:6379"
-
-
-def redis_url() -> str:
-    """A Redis database and key prefix of this test's own, or a skip when Redis is down."""
-    try:
-        up = redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
-    except redis.RedisError:
-        up = False
-    need(up, "Redis on 127.0.0.1:6379")
-    return f"{REDIS}/{random.randint(1, 15)}?prefix=test-{uuid.uuid4().hex[:12]}:"
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
@@ -34,10 +20,9 @@ def store(request, tmp_path):
     elif request.param == "sqlite":
         yield open_store(f"sqlite:///{tmp_path / 'state.db'}", audit_seconds=7 * 86400)
     else:
-        store = open_store(redis_url(), audit_seconds=7 * 86400)
-        yield store
-        for key in store.redis.scan_iter(f"{store.prefix}*"):
-            store.redis.delete(key)
+        url = shared_redis_url()
+        yield open_store(url, audit_seconds=7 * 86400)
+        drop_keys(url)
 
 
 def put(state):
