@@ -74,7 +74,7 @@ class Gunicorn:
             raise RuntimeError(f"gunicorn exited: {self.err.read_text()[-2000:]}")
         try:
             return requests.get(f"{self.url}/healthz", timeout=1).ok
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or no worker answering yet
             return False
 
     def logs(self) -> str:

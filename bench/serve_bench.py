@@ -1,0 +1,256 @@
+"""Serving benchmark: the real service under gunicorn against a bare Flask app, on loopback.
+
+    .venv/bin/python bench/serve_bench.py [--seconds 8] [--connections 64] [--stored 1000,1000000]
+
+1. Throughput and latency: simulated runners play the public vignettes, one conversation
+   after another, over `--connections` keep-alive connections, against the service (SQLite,
+   then Redis) and a bare Flask app with fixed replies, all under gunicorn.conf.py with the
+   same settings. Requests are signed Twilio messaging webhooks when skill/messaging.py is
+   present, else JSON to the test endpoint of tests/echo_app.py.
+2. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
+   of conversations (filled directly), for SQLite and Redis.
+3. Resident memory of each gunicorn worker after its load.
+Redis is a private redis-server on a free port, so nothing else's data is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import importlib.util
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from skill import content, engine, vignettes  # noqa: E402
+from skill.config import Settings  # noqa: E402
+from skill.service import Triage  # noqa: E402
+from skill.store import SQLiteStore, open_store  # noqa: E402
+from tests.conftest import PUBLIC_VIGNETTES  # noqa: E402
+from tests.echo_app import as_json  # noqa: E402
+from tests.servers import Gunicorn, RedisServer  # noqa: E402
+
+TOKEN = "bench-auth-token"
+SECRET = "bench-secret"
+MESSAGING = importlib.util.find_spec("skill.messaging") is not None
+
+
+def transcripts(script) -> list[list[str]]:
+    """The messages of each public vignette, answered as its runner would."""
+    runs = []
+    for case in vignettes.load_cases(PUBLIC_VIGNETTES):
+        messages, message, state = [], case["opening"], None
+        while True:
+            messages.append(message)
+            state, reply = engine.step(script, state, message, 0, locale="en-GB", ttl_seconds=1e9)
+            if not reply.question:
+                break
+            message = vignettes.answer_for(script.questions[reply.question], case["facts"])
+        runs.append(messages)
+    return runs
+
+
+class Runner:
+    """One connection's runners: each plays a vignette, then a new runner starts another."""
+
+    def __init__(self, number: int, runs: list[list[str]], port: int):
+        self.number, self.runs, self.port = number, runs, port
+        self.played, self.turn = 0, 0
+        self.validator = RequestValidator(TOKEN)
+
+    def request(self) -> bytes:
+        messages = self.runs[(self.number + self.played) % len(self.runs)]
+        address = f"+1555{self.number:03d}{self.played:05d}"
+        message, sid = messages[self.turn], "SM" + uuid.uuid4().hex
+        self.turn += 1
+        if self.turn == len(messages):
+            self.played, self.turn = self.played + 1, 0
+        if MESSAGING:
+            path = "/twilio/messaging"
+            fields = {"AccountSid": "AC" + "0" * 32, "MessageSid": sid, "From": address,
+                      "To": "+15005550006", "Body": message, "NumMedia": "0"}  # fmt: skip
+            url = f"http://127.0.0.1:{self.port}{path}"
+            body = urlencode(fields).encode()
+            extra = (
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"X-Twilio-Signature: {self.validator.compute_signature(url, fields)}\r\n"
+            )
+        else:
+            path = "/test/converse"
+            body = json.dumps({"address": address, "message": message, "sid": sid}).encode()
+            extra = "Content-Type: application/json\r\n"
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{extra}"
+                f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+        return head.encode() + body
+
+
+async def _response(reader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(int(h.split(":")[1]) for h in lines if h.lower().startswith("content-length"))
+    await reader.readexactly(length)
+    return int(lines[0].split()[1])
+
+
+async def _connection(runner: Runner, warm: float, end: float, latencies, statuses) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", runner.port)
+    while time.perf_counter() < end:
+        data = runner.request()
+        started = time.perf_counter()
+        writer.write(data)
+        status = await _response(reader)
+        if started >= warm:
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+    writer.close()
+
+
+def load(port: int, runs, connections: int, seconds: float, warmup: float = 2.0) -> dict:
+    """Drive one server for warmup + seconds; throughput and latency over the measured part."""
+    latencies, statuses = [], Counter()
+
+    async def main():
+        warm = time.perf_counter() + warmup
+        end = warm + seconds
+        runners = [Runner(i, runs, port) for i in range(connections)]
+        await asyncio.gather(*(_connection(r, warm, end, latencies, statuses) for r in runners))
+
+    asyncio.run(main())
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        "errors": sum(n for status, n in statuses.items() if status != 200),
+    }
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    """Resident memory of each worker process of a gunicorn master."""
+    sizes = []
+    for stat in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in stat.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(master_pid):
+            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sizes
+
+
+def serve(name, spec, env, folder, args, runs) -> dict:
+    server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
+    try:
+        result = load(server.port, runs, args.connections, args.seconds)
+        result["rss_mb"] = max(worker_rss_mb(server.proc.pid))
+    finally:
+        server.stop()
+    return result
+
+
+def fill(store, start: int, stop: int, state: dict, now: float) -> None:
+    """Put conversations start..stop straight into the store, in bulk."""
+    value = json.dumps(state, separators=(",", ":"))
+    keys = (f"sms:{hashlib.sha1(str(i).encode()).hexdigest()}" for i in range(start, stop))
+    if isinstance(store, SQLiteStore):
+        db = store._db()
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
+            ((key, value, now + 86400) for key in keys),
+        )
+        db.execute("COMMIT")
+        return
+    wrapped = json.dumps({"s": state, "e": now + 86400}, separators=(",", ":"))
+    pipe = store.redis.pipeline(transaction=False)
+    for n, key in enumerate(keys, 1):
+        pipe.set(store._key("conv", key), wrapped, px=86_400_000)
+        if n % 10_000 == 0:
+            pipe.execute()
+    pipe.execute()
+
+
+def turn_latency(store, script, runs, turns: int) -> dict:
+    """Per-turn time of Triage.converse for runners playing the vignettes."""
+    triage = Triage(script, store, Settings(state_secret=SECRET))
+    runner, times = Runner(999, runs, 0), []
+    for _ in range(turns):
+        messages = runs[(runner.number + runner.played) % len(runs)]
+        address, message = f"+1666{runner.played:06d}", messages[runner.turn]
+        runner.turn += 1
+        if runner.turn == len(messages):
+            runner.played, runner.turn = runner.played + 1, 0
+        started = time.perf_counter()
+        triage.converse("sms", address, message, as_json, dedupe="SM" + uuid.uuid4().hex)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return {"p50_ms": 1000 * times[len(times) // 2], "mean_ms": 1000 * statistics.mean(times)}
+
+
+def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dict:
+    store, state, now, have, result = open_store(url), None, time.time(), 0, {}
+    state, _ = engine.step(script, None, runs[7][0], now, locale="en-GB", ttl_seconds=86400)
+    for count in counts:
+        fill(store, have, count, state, now)
+        have = count
+        turn_latency(store, script, runs, 200)  # warm caches
+        result[count] = turn_latency(store, script, runs, turns)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8, help="measured seconds per server")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--stored", default="1000,1000000", help="stored conversation counts")
+    parser.add_argument("--turns", type=int, default=2000, help="turns timed per stored count")
+    args = parser.parse_args()
+    script = content.load()
+    runs = transcripts(script)
+    counts = [int(n) for n in args.stored.split(",")]
+    mode = "signed Twilio messaging webhook" if MESSAGING else "test endpoint /test/converse"
+    print(f"driving the {mode}; {args.connections} connections, {args.workers} workers")
+    with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
+        folder = Path(tmp)
+        redis_server = RedisServer()
+        try:
+            base = {"STATE_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN}
+            spec = "app:create_app()" if MESSAGING else "tests.echo_app:create_app()"
+            bare = serve("bare", "bench.bare_app:create_app()", base, folder, args, runs)
+            rows = {"bare Flask": bare}
+            for name, url in (("SQLite", f"sqlite:///{folder / 'serve.db'}"),
+                              ("Redis", redis_server.url)):  # fmt: skip
+                rows[name] = serve(name, spec, {**base, "STATE_URL": url}, folder, args, runs)
+            print("\n| server | req/s | ratio to bare | p50 ms | p99 ms | errors | RSS/worker MB |")
+            print("|---|---|---|---|---|---|---|")
+            for name, r in rows.items():
+                print(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare['rps']:.2f} | "
+                      f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+                      f"{r['rss_mb']:.0f} |")  # fmt: skip
+            redis_server.proc.kill()
+            redis_server = RedisServer()
+            print("\n| store | stored | turn p50 ms | turn mean ms |")
+            print("|---|---|---|---|")
+            for name, url in (("SQLite", f"sqlite:///{folder / 'stored.db'}"),
+                              ("Redis", redis_server.url)):  # fmt: skip
+                for count, r in stored_latency(url, script, runs, counts, args.turns).items():
+                    print(f"| {name} | {count:,} | {r['p50_ms']:.2f} | {r['mean_ms']:.2f} |")
+        finally:
+            redis_server.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
