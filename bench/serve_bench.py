@@ -20,7 +20,7 @@ import asyncio
 import hashlib
 import importlib.util
 import json
-import statistics
+import os
 import sys
 import tempfile
 import time
@@ -44,6 +44,11 @@ from tests.servers import Gunicorn, RedisServer  # noqa: E402
 TOKEN = "bench-auth-token"
 SECRET = "bench-secret"
 MESSAGING = importlib.util.find_spec("skill.messaging") is not None
+_FILL = """
+for i = tonumber(ARGV[2]), tonumber(ARGV[3]) - 1 do
+  redis.call('set', ARGV[1] .. 'sms:' .. redis.sha1hex(tostring(i)), ARGV[4], 'px', 86400000)
+end
+"""
 
 
 def transcripts(script) -> list[list[str]]:
@@ -172,13 +177,11 @@ def fill(store, start: int, stop: int, state: dict, now: float) -> None:
         )
         db.execute("COMMIT")
         return
+    # Redis makes the keys itself, a batch per script run: far faster than one SET per trip.
     wrapped = json.dumps({"s": state, "e": now + 86400}, separators=(",", ":"))
-    pipe = store.redis.pipeline(transaction=False)
-    for n, key in enumerate(keys, 1):
-        pipe.set(store._key("conv", key), wrapped, px=86_400_000)
-        if n % 10_000 == 0:
-            pipe.execute()
-    pipe.execute()
+    make = store.redis.register_script(_FILL)
+    for first in range(start, stop, 50_000):
+        make(args=[store._key("conv", ""), first, min(stop, first + 50_000), wrapped])
 
 
 def turn_latency(store, script, runs, turns: int) -> dict:
@@ -195,7 +198,7 @@ def turn_latency(store, script, runs, turns: int) -> dict:
         triage.converse("sms", address, message, as_json, dedupe="SM" + uuid.uuid4().hex)
         times.append(time.perf_counter() - started)
     times.sort()
-    return {"p50_ms": 1000 * times[len(times) // 2], "mean_ms": 1000 * statistics.mean(times)}
+    return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
 
 
 def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dict:
@@ -221,7 +224,8 @@ def main() -> int:
     runs = transcripts(script)
     counts = [int(n) for n in args.stored.split(",")]
     mode = "signed Twilio messaging webhook" if MESSAGING else "test endpoint /test/converse"
-    print(f"driving the {mode}; {args.connections} connections, {args.workers} workers")
+    print(f"driving the {mode}; {args.connections} connections, {args.workers} workers; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         folder = Path(tmp)
         redis_server = RedisServer()
@@ -241,12 +245,13 @@ def main() -> int:
                       f"{r['rss_mb']:.0f} |")  # fmt: skip
             redis_server.proc.kill()
             redis_server = RedisServer()
-            print("\n| store | stored | turn p50 ms | turn mean ms |")
+            print("\n| store | stored | turn p50 ms | turn p99 ms |")
             print("|---|---|---|---|")
             for name, url in (("SQLite", f"sqlite:///{folder / 'stored.db'}"),
                               ("Redis", redis_server.url)):  # fmt: skip
                 for count, r in stored_latency(url, script, runs, counts, args.turns).items():
-                    print(f"| {name} | {count:,} | {r['p50_ms']:.2f} | {r['mean_ms']:.2f} |")
+                    print(f"| {name} | {count:,} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+            print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
         finally:
             redis_server.kill()
     return 0

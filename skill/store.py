@@ -13,7 +13,6 @@ where the store also expires it natively (Redis).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -136,6 +135,9 @@ class SQLiteStore:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Threads of one process queue here rather than in SQLite's busy handler, which
+        # sleeps in steps of milliseconds; other processes still meet at BEGIN IMMEDIATE.
+        self._writer = threading.Lock()
         self._count = 0
         with self._db() as db:
             db.executescript(
@@ -165,7 +167,8 @@ class SQLiteStore:
 
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
         try:
-            return self._transact(key, change, now, ttl, dedupe, audit)
+            with self._writer:
+                return self._transact(key, change, now, ttl, dedupe, audit)
         except sqlite3.Error as err:
             raise StoreUnavailable(f"SQLite: {err}") from err
 
@@ -245,7 +248,8 @@ class RedisStore:
     """Conversations as Redis strings with native expiry, shared by every service instance.
 
     A short per-conversation lock makes `change` run once per delivery (it renders a reply,
-    which may have effects), and WATCH/MULTI guards the write should the lock ever lapse.
+    which may have effects). WATCH on the conversation, the delivery id and the lock guards the
+    write should the lock ever lapse, and lets the same EXEC release the lock.
     """
 
     def __init__(self, url: str, audit_seconds: float = AUDIT_SECONDS, prefix: str = ""):
@@ -260,46 +264,51 @@ class RedisStore:
     def _key(self, kind: str, *parts: str) -> str:
         return ":".join((f"{self.prefix}{kind}", *parts))
 
-    @contextlib.contextmanager
-    def _locked(self, key: str):
-        lock, token = self._key("lock", key), os.urandom(8).hex()
-        deadline, pause = time.monotonic() + LOCK_SECONDS / 2, 0.001
+    def _acquire(self, lock: str) -> str:
+        """Take a conversation's lock, waiting briefly for another request to finish with it."""
+        token, deadline, pause = os.urandom(8).hex(), time.monotonic() + LOCK_SECONDS / 2, 0.001
         while not self.redis.set(lock, token, nx=True, px=LOCK_SECONDS * 1000):
             if time.monotonic() > deadline:
                 raise StoreUnavailable("conversation stayed locked")
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
-        try:
-            yield
-        finally:
-            self._unlock(keys=[lock], args=[token])
+        return token
 
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
+        lock = self._key("lock", key)
         try:
-            with self._locked(key):
-                return self._transact(key, change, now, ttl, dedupe, audit)
+            while True:
+                token = self._acquire(lock)
+                try:
+                    return self._transact(key, lock, change, now, ttl, dedupe, audit)
+                except redis.WatchError:
+                    self._unlock(keys=[lock], args=[token])  # it lapsed and someone wrote: again
+                except BaseException:
+                    self._unlock(keys=[lock], args=[token])
+                    raise
         except redis.RedisError as err:
             raise StoreUnavailable(f"Redis: {err}") from err
 
-    def _transact(self, key, change, now, ttl, dedupe, audit):
+    def _transact(self, key, lock, change, now, ttl, dedupe, audit):
+        """Read, change and write under WATCH; the EXEC also releases the lock, if still ours."""
         conv, seen = self._key("conv", key), self._key("dedupe", dedupe) if dedupe else None
         with self.redis.pipeline() as pipe:
-            while True:
-                try:
-                    pipe.watch(conv, *([seen] if seen else []))
-                    raw, hit = pipe.mget(conv, seen or conv)
-                    if seen and hit and json.loads(hit)["e"] > now:
-                        return json.loads(hit)["r"]
-                    stored = json.loads(raw) if raw else None
-                    new, result = change(stored["s"] if stored and stored["e"] > now else None)
-                    self._write(pipe, key, new, now, ttl, audit)
-                    if seen:
-                        kept = {"r": result, "e": now + DEDUPE_SECONDS}
-                        pipe.set(seen, _dumps(kept), px=_ms(DEDUPE_SECONDS))
-                    pipe.execute()
-                    return result
-                except redis.WatchError:
-                    continue  # the lock lapsed and another writer got in: read again
+            pipe.watch(conv, lock, *([seen] if seen else []))
+            raw, hit = pipe.mget(conv, seen or conv)
+            if seen and hit and json.loads(hit)["e"] > now:
+                pipe.multi()
+                pipe.delete(lock)
+                pipe.execute()
+                return json.loads(hit)["r"]
+            stored = json.loads(raw) if raw else None
+            new, result = change(stored["s"] if stored and stored["e"] > now else None)
+            self._write(pipe, key, new, now, ttl, audit)
+            if seen:
+                kept = {"r": result, "e": now + DEDUPE_SECONDS}
+                pipe.set(seen, _dumps(kept), px=_ms(DEDUPE_SECONDS))
+            pipe.delete(lock)
+            pipe.execute()
+            return result
 
     def _write(self, pipe, key, new, now, ttl, audit) -> None:
         """Queue the new state (or its deletion with its audit records) in one MULTI."""

@@ -6,6 +6,7 @@ reading is uncertain, prefer the one that keeps the advice at the higher level.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -100,6 +101,7 @@ def command(script: Script, text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # the vocabulary is squeezed on every yes/no answer
 def _squeeze(text: str) -> str:
     return re.sub(r"(\w)\1+", r"\1", text)  # "yesss" -> "yes", "nooo" -> "no"
 
