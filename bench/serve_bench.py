@@ -108,28 +108,38 @@ async def _response(reader) -> int:
     return int(lines[0].split()[1])
 
 
-async def _connection(runner: Runner, warm: float, end: float, latencies, statuses) -> None:
+async def _connection(runner, warm, end, latencies, statuses, interval, offset) -> None:
+    """Send turns back to back, or one per `interval` seconds when paced."""
     reader, writer = await asyncio.open_connection("127.0.0.1", runner.port)
+    due = time.perf_counter() + offset
     while time.perf_counter() < end:
+        if interval:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
         data = runner.request()
-        started = time.perf_counter()
+        # Paced latency counts from when the turn was due, so a late send is not hidden.
+        started = due if interval else time.perf_counter()
         writer.write(data)
         status = await _response(reader)
         if started >= warm:
             latencies.append(time.perf_counter() - started)
             statuses[status] += 1
+        due += interval or 0
     writer.close()
 
 
-def load(port: int, runs, connections: int, seconds: float, warmup: float = 2.0) -> dict:
-    """Drive one server for warmup + seconds; throughput and latency over the measured part."""
+def load(port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0) -> dict:
+    """Drive one server flat out (or at `rate` turns a second in all) for warmup + seconds."""
     latencies, statuses = [], Counter()
+    interval = connections / rate if rate else None
 
     async def main():
         warm = time.perf_counter() + warmup
         end = warm + seconds
-        runners = [Runner(i, runs, port) for i in range(connections)]
-        await asyncio.gather(*(_connection(r, warm, end, latencies, statuses) for r in runners))
+        step = (interval or 0) / connections  # paced connections start spread over an interval
+        await asyncio.gather(*(
+            _connection(Runner(i, runs, port), warm, end, latencies, statuses, interval, i * step)
+            for i in range(connections)
+        ))  # fmt: skip
 
     asyncio.run(main())
     latencies.sort()
@@ -157,8 +167,11 @@ def worker_rss_mb(master_pid: int) -> list[float]:
 def serve(name, spec, env, folder, args, runs) -> dict:
     server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
     try:
-        result = load(server.port, runs, args.connections, args.seconds)
-        result["rss_mb"] = max(worker_rss_mb(server.proc.pid))
+        flat_out = load(server.port, runs, args.connections, args.seconds)
+        paced = load(server.port, runs, args.connections, args.seconds, rate=args.rate)
+        result = {**flat_out, "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
+                  "errors": flat_out["errors"] + paced["errors"],
+                  "rss_mb": max(worker_rss_mb(server.proc.pid))}  # fmt: skip
     finally:
         server.stop()
     return result
@@ -214,7 +227,8 @@ def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dic
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=8, help="measured seconds per server")
+    parser.add_argument("--seconds", type=float, default=5, help="measured seconds per phase")
+    parser.add_argument("--rate", type=float, default=200, help="paced turns a second, in all")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--stored", default="1000,1000000", help="stored conversation counts")
@@ -237,11 +251,15 @@ def main() -> int:
             for name, url in (("SQLite", f"sqlite:///{folder / 'serve.db'}"),
                               ("Redis", redis_server.url)):  # fmt: skip
                 rows[name] = serve(name, spec, {**base, "STATE_URL": url}, folder, args, runs)
-            print("\n| server | req/s | ratio to bare | p50 ms | p99 ms | errors | RSS/worker MB |")
+            print(
+                f"\n| server | req/s flat out | ratio to bare | p50 / p99 ms flat out | "
+                f"p50 / p99 ms at {args.rate:.0f}/s | errors | RSS/worker MB |"
+            )
             print("|---|---|---|---|---|---|---|")
             for name, r in rows.items():
                 print(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare['rps']:.2f} | "
-                      f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} | "
+                      f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
+                      f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f} | {r['errors']} | "
                       f"{r['rss_mb']:.0f} |")  # fmt: skip
             redis_server.proc.kill()
             redis_server = RedisServer()
