@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 
-from skill import alexa, config, content
+from skill import alexa, config, content, logs, ops
 from skill.messaging import blueprint as messaging
 from skill.outbound import OutboundSMS
 from skill.service import Triage
@@ -16,13 +16,15 @@ from skill.voice import bp as voice_bp
 
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
     """Build the Flask app; tests pass their own settings and content."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup()
     script = script or content.load()
     settings = settings or config.from_env(locales=tuple(script.locales))
     for warning in script.warnings:
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
-    app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
+    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    app.extensions["triage"] = Triage(script, store, settings)
+    ops.init_app(app)
     app.extensions["outbound"] = OutboundSMS.from_settings(settings)
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)

@@ -1,4 +1,4 @@
-"""Command line: `python -m skill chat|simulate|check|vignettes|graph|alexa-model`."""
+"""Command line: `python -m skill chat|simulate|check|vignettes|graph|alexa-model|purge`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import time
 
 import yaml
 
-from skill import alexa_model, content, engine, graph, vignettes
+from skill import alexa_model, config, content, engine, graph, vignettes
+from skill.store import open_store
 
 VOICE_CHANNELS = ("voice", "alexa")
 
@@ -149,6 +150,18 @@ def alexa_model_command(args) -> int:
     return 0
 
 
+def purge(args) -> int:
+    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
+    try:
+        settings = config.from_env()
+    except config.SettingsError as err:
+        print(f"setting fault: {err}", file=sys.stderr)
+        return 2
+    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    print(f"purged {store.purge(time.time())} expired records")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m skill", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -182,6 +195,7 @@ def main(argv=None) -> int:
     p.add_argument("--write", action="store_true", help="write skill-package/ (else only check)")
     p.add_argument("--endpoint", default=alexa_model.ENDPOINT, help="HTTPS URL of POST /alexa")
     p.set_defaults(func=alexa_model_command)
+    sub.add_parser("purge", help=purge.__doc__).set_defaults(func=purge)
     args = parser.parse_args(argv)
     return args.func(args)
 

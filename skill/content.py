@@ -385,6 +385,7 @@ MESSAGE_KEYS = (
     "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
     "voice_summary",
     "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
+    "store_down",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -397,7 +398,14 @@ def _load_messages(r: _Reader):
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
     shown = ("intro", "voice_intro", "help", "voice_help", "fallback")
-    for key in (*shown, "voice_goodbye", "voice_emergency", "voice_fault", "voice_summary"):
+    for key in (
+        *shown,
+        "voice_goodbye",
+        "voice_emergency",
+        "voice_fault",
+        "voice_summary",
+        "store_down",
+    ):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
     vocab = r.mapping(top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"))

@@ -153,7 +153,7 @@ def command(script: Script, text: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # the vocabulary is squeezed on every yes/no answer
 def _squeeze(text: str) -> str:
     return re.sub(r"(\w)\1+", r"\1", text)  # "yesss" -> "yes", "nooo" -> "no"
 

@@ -167,6 +167,8 @@ class _Turn:
         elif reply.outcome and not reply.silent:
             self._advise(response, reply)
         else:
+            if reply.speech and not reply.silent:  # e.g. the store is down: say why first
+                self._say(response, reply.speech)
             self._goodbye(response)
         return str(response)
 
