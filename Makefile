@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test check lint bench clean fuzz soak
+.PHONY: run test check lint bench clean serve bench-serve purge fuzz soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -33,6 +33,17 @@ bench: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var/*.db*
+
+# Production serving (gunicorn.conf.py reads HOST, PORT, WEB_CONCURRENCY, WEB_THREADS).
+serve: $(VENV)/.installed
+	mkdir -p var
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py "app:create_app()"
+
+bench-serve: $(VENV)/.installed
+	$(BIN)/python bench/serve_bench.py
+
+purge: $(VENV)/.installed
+	$(BIN)/python -m skill purge
 
 # Robustness: the long fuzz, attack and concurrency runs; a 5-minute soak under gunicorn.
 fuzz: $(VENV)/.installed

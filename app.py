@@ -6,11 +6,12 @@ import logging
 
 from flask import Flask, jsonify
 
-from skill import config, content
+from skill import alexa, config, content, logs, ops
 from skill.messaging import blueprint as messaging
 from skill.outbound import OutboundSMS
 from skill.service import Triage
 from skill.store import open_store
+from skill.voice import bp as voice_bp
 
 MAX_BODY = 64 * 1024  # Twilio's and Alexa's requests are a few KiB; larger ones get 413
 # Our answers are TwiML, JSON and text for machines: nothing to frame, sniff, cache or run.
@@ -25,16 +26,21 @@ SECURITY_HEADERS = {
 
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
     """Build the Flask app; tests pass their own settings and content."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.setup()
     script = script or content.load()
     settings = settings or config.from_env(locales=tuple(script.locales))
     for warning in script.warnings:
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.extensions["triage"] = Triage(script, open_store(settings.state_url), settings)
+    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    app.extensions["triage"] = Triage(script, store, settings)
+    ops.init_app(app)
     app.extensions["outbound"] = OutboundSMS.from_settings(settings)
     app.register_blueprint(messaging)
+    app.register_blueprint(voice_bp)
+    app.extensions["alexa_certs"] = alexa.CertificateCache()  # tests swap in a test root
+    app.register_blueprint(alexa.bp)
     app.after_request(_secure)
 
     @app.get("/healthz")

@@ -81,10 +81,17 @@ class CertificateCache:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._fetch = fetch or _default_fetch
-        self._store = verification.Store(roots if roots is not None else _default_roots())
+        self._roots = roots
+        self._store: verification.Store | None = None  # the system roots load on first use
         self._clock = clock
         self._lock = threading.Lock()
         self._leaves: dict[str, x509.Certificate] = {}
+
+    def _trust(self) -> verification.Store:
+        if self._store is None:
+            roots = self._roots if self._roots is not None else _default_roots()
+            self._store = verification.Store(roots)
+        return self._store
 
     def leaf_for(self, url: str, now: datetime | None = None) -> x509.Certificate:
         """Return the verified leaf certificate behind url, fetching it on a cache miss."""
@@ -111,7 +118,7 @@ class CertificateCache:
         leaf, intermediates = chain[0], chain[1:]
         verifier = (
             verification.PolicyBuilder()
-            .store(self._store)
+            .store(self._trust())
             .time(now)
             .build_server_verifier(x509.DNSName(ALEXA_SAN))
         )
@@ -124,7 +131,8 @@ class CertificateCache:
         return leaf
 
 
-def _dig(data: object, *keys: str) -> object:
+def dig(data: object, *keys: str) -> object:
+    """The value at a path of keys in parsed JSON, or None where the path does not exist."""
     for key in keys:
         if not isinstance(data, Mapping):
             return None
@@ -171,16 +179,16 @@ def verify_request(
 
     # Checked even without signatures, so local mode still rejects replays and other skills.
     try:
-        sent = _aware(datetime.fromisoformat(_dig(payload, "request", "timestamp")))
+        sent = _aware(datetime.fromisoformat(dig(payload, "request", "timestamp")))
     except (TypeError, ValueError) as e:  # TypeError: missing or not a string
         raise VerificationError("request.timestamp missing or not ISO 8601") from e
     if abs((now - sent).total_seconds()) > max_skew_s:
         raise VerificationError("request.timestamp is too far from now")
 
     # Older requests may carry the id only under session; context is authoritative when present.
-    app_id = _dig(payload, "context", "System", "application", "applicationId")
+    app_id = dig(payload, "context", "System", "application", "applicationId")
     if app_id is None:
-        app_id = _dig(payload, "session", "application", "applicationId")
+        app_id = dig(payload, "session", "application", "applicationId")
     if app_id != skill_id:
         raise VerificationError("applicationId missing or not this skill's")
     return payload

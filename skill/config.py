@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 DEV_SECRET = "dev-only-not-secret"
+APP_ENVS = ("development", "production", "test")
 
 
 class SettingsError(ValueError):
@@ -102,8 +103,24 @@ def from_env(env=None, locales=()) -> Settings:
         )
     if not settings.state_url.startswith(("sqlite:///", "memory:", "redis://")):
         raise SettingsError(f"STATE_URL={settings.state_url!r}: use sqlite:///PATH or redis://")
+    if settings.app_env not in APP_ENVS:
+        raise SettingsError(f"APP_ENV={settings.app_env!r}: use one of {', '.join(APP_ENVS)}")
+    if settings.app_env == "production":
+        _check_production(settings)
     if settings.state_secret == DEV_SECRET:
         log.warning("STATE_SECRET is not set: using a development key. Set it in production.")
     if not settings.twilio_validate:
         log.warning("TWILIO_VALIDATE=0: Twilio signatures are not checked. Local trials only.")
     return settings
+
+
+def _check_production(settings: Settings) -> None:
+    """Production never runs with a request check off or with the development key."""
+    faults = [
+        (not settings.twilio_validate, "TWILIO_VALIDATE=0 turns off Twilio's signature check"),
+        (not settings.alexa_verify, "ALEXA_VERIFY=0 turns off Alexa's request verification"),
+        (settings.state_secret == DEV_SECRET, "STATE_SECRET is not set"),
+    ]
+    for wrong, why in faults:
+        if wrong:
+            raise SettingsError(f"APP_ENV=production refuses to start: {why}")

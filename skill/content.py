@@ -109,6 +109,10 @@ class Script:
     commands: dict[str, tuple[str, ...]]
     sources: dict[str, str]
     warnings: tuple[str, ...] = field(default=())
+    # Words people mistype (phrases.yaml `spelling`), and words never "corrected": the real
+    # words listed there, plus every answer and command word.
+    spelling: tuple[str, ...] = ()
+    keep: frozenset[str] = frozenset()
 
     @functools.cached_property
     def any_phrase(self) -> re.Pattern:
@@ -243,7 +247,7 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
 
 def _load_phrases(r: _Reader) -> dict[str, re.Pattern]:
     """Each phrase's patterns as one alternation, so a message is scanned once per phrase."""
-    top = r.mapping(r.data, "file", required=("phrases",))
+    top = r.mapping(r.data, "file", required=("phrases",), optional=("spelling",))
     phrases = {}
     for name, patterns in r.mapping(top["phrases"], "phrases").items():
         patterns = r.words(patterns, f"phrases.{name}")
@@ -254,6 +258,17 @@ def _load_phrases(r: _Reader) -> dict[str, re.Pattern]:
                 raise r.fail(f"phrases.{name}[{i}]", f"is not a valid pattern ({err})") from None
         phrases[name] = re.compile("|".join(f"(?:{p})" for p in patterns))
     return phrases
+
+
+def _load_spelling(r: _Reader) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words typos are read as, and the real words that must stay as typed."""
+    raw = r.mapping(r.data.get("spelling", {}), "spelling", optional=("words", "keep"))
+    words = r.words(raw.get("words", []), "spelling.words")
+    keep = r.words(raw.get("keep", []), "spelling.keep")
+    clash = sorted(set(words) & set(keep))
+    if clash:
+        raise r.fail("spelling", f"{', '.join(clash)} both a word and kept")
+    return words, frozenset(keep)
 
 
 def _phrase_names(r: _Reader, names, place: str, phrases: dict) -> tuple[str, ...]:
@@ -384,9 +399,14 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
 
 MESSAGE_KEYS = (
     "intro", "voice_intro", "expired", "restarted", "not_understood", "out_of_range",
-    "safe_ending", "help", "back_none", "more_later", "finished", "footer", "voice_footer",
-    "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number", "ask_choice",
-    "voice_choice", "media_only", "fallback",
+    "safe_ending", "help", "voice_help", "back_none", "more_later", "finished", "footer",
+    "voice_footer", "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number",
+    "ask_choice", "voice_choice", "media_only", "fallback",
+    "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
+    "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
+    "voice_summary",
+    "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
+    "store_down",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -398,7 +418,15 @@ def _load_messages(r: _Reader):
     for key in MESSAGE_KEYS:
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
-    for key in ("intro", "voice_intro", "help", "fallback"):
+    shown = ("intro", "voice_intro", "help", "voice_help", "fallback")
+    for key in (
+        *shown,
+        "voice_goodbye",
+        "voice_emergency",
+        "voice_fault",
+        "voice_summary",
+        "store_down",
+    ):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
     vocab = r.mapping(top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"))
@@ -416,6 +444,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     readers = {stem: _Reader(directory, stem) for stem in FILES}
     outcomes, sources = _load_outcomes(readers["outcomes"])
     phrases = _load_phrases(readers["phrases"])
+    spelling, keep = _load_spelling(readers["phrases"])
     red_flags = _load_red_flags(readers["red_flags"], phrases, outcomes)
     locales = _load_locales(readers["locales"])
     messages, vocabulary, commands = _load_messages(readers["messages"])
@@ -431,6 +460,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         safe_ending=str(top.get("safe_ending", "unclear")), questions=questions,
         outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
+        spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
     )  # fmt: skip
     _check_graph(r, script)
     _check_budget(script)

@@ -41,7 +41,7 @@ def step(
     locale: str, ttl_seconds: float,
 ) -> tuple[dict | None, Reply]:  # fmt: skip
     """Take one message; return the new state (None: forget it) and the reply."""
-    text = understand.normalise(message)
+    text = understand.read(script, message)
     command = understand.command(script, text)
     if command == "stop":
         return None, Reply(text="", speech="", ended=True, silent=True)
@@ -172,10 +172,9 @@ def _speak(script: Script, state: dict, notices: list[str], *, footer: bool) -> 
     locale = state["locale"]
     parts = {}
     for voice in (False, True):
-        lines = [
-            script.fill(script.messages[("voice_" if voice and n == "intro" else "") + n], locale)
-            for n in notices
-        ]
+        # A notice with a spoken form (voice_intro, voice_help) uses it on voice channels.
+        keys = [f"voice_{n}" if voice and f"voice_{n}" in script.messages else n for n in notices]
+        lines = [script.fill(script.messages[key], locale) for key in keys]
         if state["outcome"]:
             outcome = script.outcomes[state["outcome"]]
             if footer:

@@ -5,20 +5,25 @@ from __future__ import annotations
 from skill.content import Outcome, Question, Script
 
 
-def question_text(script: Script, question: Question, locale: str, *, voice: bool) -> str:
-    """The question with how to answer it, for reading or for hearing."""
+def question_text(
+    script: Script, question: Question, locale: str, *, voice: bool, keypad: bool = True
+) -> str:
+    """The question with how to answer it, for reading or for hearing (with or without a keypad)."""
     msg = script.messages
     body = question.voice if voice else question.text
+    kind = "ask" if not voice else "voice" if keypad else "say"
     if question.type == "yes_no":
-        how = msg["voice_yes_no" if voice else "ask_yes_no"]
+        how = msg[f"{kind}_yes_no"]
     elif question.type == "number":
-        how = msg["voice_number" if voice else "ask_number"]
+        how = msg[f"{kind}_number"]
     else:
-        if voice:
+        if kind == "voice":
             listing = " ".join(f"{o.label}, press {i}." for i, o in enumerate(question.options, 1))
+        elif kind == "say":
+            listing = " ".join(f"{o.label}." for o in question.options)
         else:
             listing = ", ".join(f"{i} {o.label}" for i, o in enumerate(question.options, 1))
-        how = f"{msg['voice_choice' if voice else 'ask_choice']} {listing}"
+        how = f"{msg[f'{kind}_choice']} {listing}"
     return script.fill(f"{body} {how}".strip(), locale)
 
 

@@ -1,9 +1,14 @@
-"""Conversation state stores: one contract, kept in memory (tests) or SQLite (default).
+"""Conversation state stores: one contract, kept in memory (tests), SQLite (default) or Redis.
 
 `transact` runs a change to one conversation atomically, so two messages from one person at
 once never lose either's effect, and remembers results by a delivery id so that a retried
 delivery gets the same answer without moving the conversation twice. Keys never hold a raw
 address: `conversation_key` hashes it under the service's secret.
+
+Each store also keeps the audit records of a conversation (one per triage run, written in the
+same transaction as the state) for `audit_seconds`; forgetting a conversation deletes them too.
+Times are the caller's `now`, so a store treats a row as gone once `now` passes its expiry even
+where the store also expires it natively (Redis).
 """
 
 from __future__ import annotations
@@ -11,16 +16,31 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 DEDUPE_SECONDS = 48 * 3600  # Twilio retries within minutes; keep ids well beyond that
 PURGE_EVERY = 500  # transactions between sweeps of expired rows
+AUDIT_SECONDS = 30 * 86400
+LOCK_SECONDS = 10  # a Redis lock outlives no request: gunicorn kills a worker after 10 s
 
 Change = Callable[[dict | None], tuple[dict | None, Any]]
+# state -> (audit id, record) for the triage run the state belongs to, or None for no record.
+Audit = Callable[[dict], tuple[str, dict] | None]
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or answered with an error: nothing was changed."""
 
 
 def conversation_key(secret: str, channel: str, address: str) -> str:
@@ -31,15 +51,21 @@ def conversation_key(secret: str, channel: str, address: str) -> str:
 
 class Store(Protocol):
     def transact(
-        self, key: str, change: Change, *, now: float, ttl: float, dedupe: str | None = None
-    ) -> Any:
+        self, key: str, change: Change, *, now: float, ttl: float, dedupe: str | None = None,
+        audit: Audit | None = None,
+    ) -> Any:  # fmt: skip
         """Apply change(state) -> (new state or None to forget, result) atomically.
 
-        With `dedupe`, a delivery id seen before returns the result stored then instead.
+        With `dedupe`, a delivery id seen before returns the result stored then instead, without
+        calling change. With `audit`, the new state's audit record is written alongside it; a
+        forgotten conversation loses its audit records too. Raises StoreUnavailable.
         """
 
+    def audits(self, key: str, now: float) -> list[dict]:
+        """The audit records still kept for one conversation, oldest first."""
+
     def purge(self, now: float) -> int:
-        """Delete expired conversations and delivery ids; return how many rows went."""
+        """Delete expired conversations, delivery ids and audit records; return how many went."""
 
     def ping(self) -> bool:
         """True when the store answers."""
@@ -48,12 +74,14 @@ class Store(Protocol):
 class MemoryStore:
     """A store in a dict, for unit tests and one-off runs."""
 
-    def __init__(self):
+    def __init__(self, audit_seconds: float = AUDIT_SECONDS):
+        self.audit_seconds = audit_seconds
         self._lock = threading.Lock()
         self._rows: dict[str, tuple[dict, float]] = {}
         self._seen: dict[str, tuple[Any, float]] = {}
+        self._audit: dict[str, dict[str, tuple[dict, float]]] = {}
 
-    def transact(self, key, change, *, now, ttl, dedupe=None):
+    def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
         with self._lock:
             if dedupe and dedupe in self._seen and self._seen[dedupe][1] > now:
                 return self._seen[dedupe][0]
@@ -62,11 +90,20 @@ class MemoryStore:
             new, result = change(state)
             if new is None:
                 self._rows.pop(key, None)
+                self._audit.pop(key, None)
             else:
                 self._rows[key] = (new, now + ttl)
+                record = audit(new) if audit else None
+                if record:
+                    runs = self._audit.setdefault(key, {})
+                    runs[record[0]] = (record[1], now + self.audit_seconds)
             if dedupe:
                 self._seen[dedupe] = (result, now + DEDUPE_SECONDS)
             return result
+
+    def audits(self, key, now):
+        with self._lock:
+            return [rec for rec, exp in self._audit.get(key, {}).values() if exp > now]
 
     def purge(self, now):
         with self._lock:
@@ -76,7 +113,14 @@ class MemoryStore:
                 del self._rows[k]
             for k in gone:
                 del self._seen[k]
-            return len(old) + len(gone)
+            count = len(old) + len(gone)
+            for key, runs in list(self._audit.items()):
+                for run in [r for r, (_, exp) in runs.items() if exp <= now]:
+                    del runs[run]
+                    count += 1
+                if not runs:
+                    del self._audit[key]
+            return count
 
     def ping(self):
         return True
@@ -85,11 +129,15 @@ class MemoryStore:
 class SQLiteStore:
     """One row per conversation in a SQLite file in WAL mode; writers take the lock up front."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, audit_seconds: float = AUDIT_SECONDS):
         self.path = str(path)
+        self.audit_seconds = audit_seconds
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # Threads of one process queue here rather than in SQLite's busy handler, which
+        # sleeps in steps of milliseconds; other processes still meet at BEGIN IMMEDIATE.
+        self._writer = threading.Lock()
         self._count = 0
         with self._db() as db:
             db.executescript(
@@ -98,8 +146,12 @@ class SQLiteStore:
                     key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL);
                 CREATE TABLE IF NOT EXISTS deliveries (
                     id TEXT PRIMARY KEY, result TEXT NOT NULL, expires REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS audits (
+                    key TEXT NOT NULL, run TEXT NOT NULL, record TEXT NOT NULL,
+                    expires REAL NOT NULL, PRIMARY KEY (key, run));
                 CREATE INDEX IF NOT EXISTS conversations_expires ON conversations (expires);
                 CREATE INDEX IF NOT EXISTS deliveries_expires ON deliveries (expires);
+                CREATE INDEX IF NOT EXISTS audits_expires ON audits (expires);
                 """
             )
 
@@ -113,7 +165,14 @@ class SQLiteStore:
             self._local.db = db
         return db
 
-    def transact(self, key, change, *, now, ttl, dedupe=None):
+    def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
+        try:
+            with self._writer:
+                return self._transact(key, change, now, ttl, dedupe, audit)
+        except sqlite3.Error as err:
+            raise StoreUnavailable(f"SQLite: {err}") from err
+
+    def _transact(self, key, change, now, ttl, dedupe, audit):
         db = self._db()
         self._count += 1
         if self._count % PURGE_EVERY == 0:
@@ -133,11 +192,19 @@ class SQLiteStore:
             new, result = change(json.loads(row[0]) if row else None)
             if new is None:
                 db.execute("DELETE FROM conversations WHERE key = ?", (key,))
+                db.execute("DELETE FROM audits WHERE key = ?", (key,))
             else:
                 db.execute(
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
                     (key, json.dumps(new, separators=(",", ":")), now + ttl),
                 )
+                record = audit(new) if audit else None
+                if record:
+                    db.execute(
+                        "INSERT OR REPLACE INTO audits (key, run, record, expires) "
+                        "VALUES (?, ?, ?, ?)",
+                        (key, record[0], json.dumps(record[1]), now + self.audit_seconds),
+                    )
             if dedupe:
                 db.execute(
                     "INSERT OR REPLACE INTO deliveries (id, result, expires) VALUES (?, ?, ?)",
@@ -149,10 +216,18 @@ class SQLiteStore:
             db.execute("ROLLBACK")
             raise
 
+    def audits(self, key, now):
+        rows = self._db().execute(
+            "SELECT record FROM audits WHERE key = ? AND expires > ? ORDER BY run", (key, now)
+        )
+        return [json.loads(record) for (record,) in rows]
+
     def purge(self, now):
         db = self._db()
-        gone = db.execute("DELETE FROM conversations WHERE expires <= ?", (now,)).rowcount
-        return gone + db.execute("DELETE FROM deliveries WHERE expires <= ?", (now,)).rowcount
+        gone = 0
+        for table in ("conversations", "deliveries", "audits"):
+            gone += db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
+        return gone
 
     def ping(self):
         try:
@@ -162,10 +237,136 @@ class SQLiteStore:
             return False
 
 
-def open_store(url: str) -> Store:
-    """The store a STATE_URL names: sqlite:///path, or memory: for tests."""
+# Deletes the lock only while it still holds this holder's token.
+_UNLOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class RedisStore:
+    """Conversations as Redis strings with native expiry, shared by every service instance.
+
+    A short per-conversation lock makes `change` run once per delivery (it renders a reply,
+    which may have effects). WATCH on the conversation, the delivery id and the lock guards the
+    write should the lock ever lapse, and lets the same EXEC release the lock.
+    """
+
+    def __init__(self, url: str, audit_seconds: float = AUDIT_SECONDS, prefix: str = ""):
+        self.audit_seconds, self.prefix = audit_seconds, prefix
+        # Fail fast when Redis is down: the channel answers with its fallback instead.
+        self.redis = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=1,
+            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 2),
+        )  # fmt: skip
+        self._unlock = self.redis.register_script(_UNLOCK)
+
+    def _key(self, kind: str, *parts: str) -> str:
+        return ":".join((f"{self.prefix}{kind}", *parts))
+
+    def _acquire(self, lock: str) -> str:
+        """Take a conversation's lock, waiting briefly for another request to finish with it."""
+        token, deadline, pause = os.urandom(8).hex(), time.monotonic() + LOCK_SECONDS / 2, 0.001
+        while not self.redis.set(lock, token, nx=True, px=LOCK_SECONDS * 1000):
+            if time.monotonic() > deadline:
+                raise StoreUnavailable("conversation stayed locked")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+        return token
+
+    def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
+        lock = self._key("lock", key)
+        try:
+            while True:
+                token = self._acquire(lock)
+                try:
+                    return self._transact(key, lock, change, now, ttl, dedupe, audit)
+                except redis.WatchError:
+                    self._unlock(keys=[lock], args=[token])  # it lapsed and someone wrote: again
+                except BaseException:
+                    self._unlock(keys=[lock], args=[token])
+                    raise
+        except redis.RedisError as err:
+            raise StoreUnavailable(f"Redis: {err}") from err
+
+    def _transact(self, key, lock, change, now, ttl, dedupe, audit):
+        """Read, change and write under WATCH; the EXEC also releases the lock, if still ours."""
+        conv, seen = self._key("conv", key), self._key("dedupe", dedupe) if dedupe else None
+        with self.redis.pipeline() as pipe:
+            pipe.watch(conv, lock, *([seen] if seen else []))
+            raw, hit = pipe.mget(conv, seen or conv)
+            if seen and hit and json.loads(hit)["e"] > now:
+                pipe.multi()
+                pipe.delete(lock)
+                pipe.execute()
+                return json.loads(hit)["r"]
+            stored = json.loads(raw) if raw else None
+            new, result = change(stored["s"] if stored and stored["e"] > now else None)
+            self._write(pipe, key, new, now, ttl, audit)
+            if seen:
+                kept = {"r": result, "e": now + DEDUPE_SECONDS}
+                pipe.set(seen, _dumps(kept), px=_ms(DEDUPE_SECONDS))
+            pipe.delete(lock)
+            pipe.execute()
+            return result
+
+    def _write(self, pipe, key, new, now, ttl, audit) -> None:
+        """Queue the new state (or its deletion with its audit records) in one MULTI."""
+        conv, runs = self._key("conv", key), self._key("audits", key)
+        if new is None:
+            gone = [self._key("audit", key, run.decode()) for run in pipe.smembers(runs)]
+            pipe.multi()
+            pipe.delete(conv, runs, *gone)
+            return
+        pipe.multi()
+        pipe.set(conv, _dumps({"s": new, "e": now + ttl}), px=_ms(ttl))
+        record = audit(new) if audit else None
+        if record:
+            kept = {"r": record[1], "e": now + self.audit_seconds}
+            pipe.set(self._key("audit", key, record[0]), _dumps(kept), px=_ms(self.audit_seconds))
+            pipe.sadd(runs, record[0])
+            pipe.pexpire(runs, _ms(self.audit_seconds))
+
+    def audits(self, key, now):
+        try:
+            runs = sorted(r.decode() for r in self.redis.smembers(self._key("audits", key)))
+            if not runs:
+                return []
+            raws = self.redis.mget([self._key("audit", key, run) for run in runs])
+        except redis.RedisError as err:
+            raise StoreUnavailable(f"Redis: {err}") from err
+        kept = [json.loads(raw) for raw in raws if raw]
+        return [k["r"] for k in kept if k["e"] > now]
+
+    def purge(self, now):
+        return 0  # Redis expires every key on its own
+
+    def ping(self):
+        try:
+            return bool(self.redis.ping())
+        except redis.RedisError:
+            return False
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+def open_store(url: str, audit_seconds: float = AUDIT_SECONDS) -> Store:
+    """The store a STATE_URL names: sqlite:///path, redis://host:port/db[?prefix=P] or memory:."""
     if url.startswith("sqlite:///"):
-        return SQLiteStore(url.removeprefix("sqlite:///"))
+        return SQLiteStore(url.removeprefix("sqlite:///"), audit_seconds)
+    if url.startswith("redis://"):
+        # `prefix` namespaces the keys so that services can share one Redis database.
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        prefix = query.pop("prefix", [""])[0]
+        rest = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
+        return RedisStore(urlunsplit(parts._replace(query=rest)), audit_seconds, prefix)
     if url.startswith("memory:"):
-        return MemoryStore()
+        return MemoryStore(audit_seconds)
     raise ValueError(f"no store for {url!r}")

@@ -11,14 +11,17 @@ import re
 import unicodedata
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from skill.content import LEVELS, Outcome, Question, Script
 
 MAX_CHARS = 5000  # longer messages are read only this far
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
-# A negation governs the next few words in its clause, not the whole message.
+# A negation governs the next few words in its clause, not the whole message; words of time
+# end its reach too, so "can't stand after a fall" still tells of a fall.
 _CLAUSE_BREAK = re.compile(
-    r"[.,;:!?()\n]|\b(?:and|but|however|although|though|except|yet|so|then|because|cos)\b"
+    r"[.,;:!?()\n]|\b(?:and|but|however|although|though|except|yet|so|then|because|cos"
+    r"|after|since|following|when|while)\b"
 )
 _NEGATION = re.compile(
     r"\b(?:no|not|never|without|none|nor|neither|nothing|denies?|\w+n't|cannot|cant|dont|didnt"
@@ -27,7 +30,10 @@ _NEGATION = re.compile(
 _UNSURE = re.compile(
     r"\b(?:not sure|unsure|don'?t know|dunno|maybe|might|could be|possibly|think|perhaps)\b"
 )
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_WORD = re.compile(r"[a-z]+")
 _NEGATION_WINDOW = 4  # words
+_SPELL_MIN, _SPELL_LONG = 4, 9  # letters: shorter words stay; longer ones allow 2 slips
 _ONES = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen"
@@ -40,15 +46,57 @@ _TENS = {w: 10 * i for i, w in enumerate(_TENS_WORDS.split()) if i > 1}
 def normalise(message: str | None) -> str:
     """Lower-case, straight quotes, no control characters, single spaces, bounded length."""
     text = unicodedata.normalize("NFKC", message or "")[:MAX_CHARS].translate(_QUOTES).lower()
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    return " ".join(text.split())
+    return " ".join(_UNPRINTABLE.sub(" ", text).split())
 
 
-def _negated(text: str, start: int, matched: str) -> bool:
-    """True when a negation shortly before the match, in the same clause, denies it."""
+def read(script: Script, message: str | None) -> str:
+    """The message normalised, with common typos of key words put right."""
+    return spell(script, normalise(message))
+
+
+def spell(script: Script, text: str) -> str:
+    """Read a mistyped key word ("stnad", "numbnes") as the word meant.
+
+    Only words of four letters or more, with the right first letter, one slip away (two for
+    words of nine letters or more); real words listed under `keep`, and the answer and
+    command words, stay as typed, so "fewer" never turns into "fever".
+    """
+    if not script.spelling:
+        return text
+
+    def fix(match: re.Match) -> str:
+        word = match.group(0)
+        if len(word) < _SPELL_MIN or word in script.keep or word in script.spelling:
+            return word
+        slips = 1 if len(word) < _SPELL_LONG else 2
+        near = _by_first_letter(script).get(word[0], ())
+        best = process.extractOne(
+            word, near, scorer=DamerauLevenshtein.distance, score_cutoff=slips
+        )
+        return best[0] if best else word
+
+    return _WORD.sub(fix, text)
+
+
+@functools.lru_cache(maxsize=8)
+def _by_first_letter(script: Script) -> dict[str, tuple[str, ...]]:
+    index: dict[str, tuple[str, ...]] = {}
+    for word in script.spelling:
+        index[word[0]] = (*index.get(word[0], ()), word)
+    return index
+
+
+def _negated(pattern: re.Pattern, text: str, match: re.Match) -> bool:
+    """True when a negation shortly before the match, or inside it, in its clause, denies it."""
+    matched = match.group(0)
     if _NEGATION.search(matched):
-        return False  # the phrase carries its own negation ("can't stand")
-    clause = _CLAUSE_BREAK.split(text[:start])[-1]
+        if not pattern.search(_NEGATION.sub(" ", matched)):
+            return False  # the phrase needs its negation ("can't stand")
+        # A negation the phrase does not need ("leg is not cold") denies it, unless a clause
+        # break comes after it ("leg is not cold but pale").
+        last = _CLAUSE_BREAK.split(matched)[-1]
+        return bool(_NEGATION.search(last)) and not _UNSURE.search(matched)
+    clause = _CLAUSE_BREAK.split(text[: match.start()])[-1]
     words = clause.split()[-_NEGATION_WINDOW:]
     before = " ".join(words)
     return bool(_NEGATION.search(before)) and not _UNSURE.search(clause)
@@ -57,7 +105,7 @@ def _negated(text: str, start: int, matched: str) -> bool:
 def phrase_value(script: Script, name: str, text: str) -> str | None:
     """The first affirmed match of a named phrase: its captured number, or the matched text."""
     for match in script.phrases[name].finditer(text):
-        if not _negated(text, match.start(), match.group(0)):
+        if not _negated(script.phrases[name], text, match):
             number = next((g for g in match.groups() if g is not None), None)
             return number or match.group(0)
     return None
@@ -105,7 +153,7 @@ def command(script: Script, text: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # the vocabulary is squeezed on every yes/no answer
 def _squeeze(text: str) -> str:
     return re.sub(r"(\w)\1+", r"\1", text)  # "yesss" -> "yes", "nooo" -> "no"
 

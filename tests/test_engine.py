@@ -138,3 +138,10 @@ def test_odd_messages_get_a_helpful_reply_and_the_conversation_survives(script, 
     assert replies[-1].question == "fall" and "YES or NO" in replies[-1].text
     _, [reply] = talk(script, "no", state=state)
     assert reply.question == "bear_weight"
+
+
+def test_help_is_spoken_for_the_ear_on_voice(script):
+    _, replies = talk(script, "hip pain", "help")
+    assert "Reply" not in replies[-1].speech.split("Say yes")[0]
+    assert "In an emergency, call 999" in replies[-1].speech
+    assert "Reply BACK" in replies[-1].text

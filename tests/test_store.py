@@ -1,68 +1,124 @@
-"""The store contract on memory and a real SQLite file: atomic, deduped, expiring, private."""
+"""One contract, three stores: memory, a SQLite file and the real Redis on 127.0.0.1:6379."""
 
-import sqlite3
+from __future__ import annotations
+
 import threading
 
 import pytest
 
-from skill.store import DEDUPE_SECONDS, MemoryStore, SQLiteStore, conversation_key
+from skill.store import DEDUPE_SECONDS, open_store
+from tests.servers import drop_keys, shared_redis_url
+
+NOW = 1_000_000.0
+TTL = 3600.0
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def store(request, tmp_path):
-    return MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "s.db")
+    if request.param == "memory":
+        yield open_store("memory:", audit_seconds=7 * 86400)
+    elif request.param == "sqlite":
+        yield open_store(f"sqlite:///{tmp_path / 'state.db'}", audit_seconds=7 * 86400)
+    else:
+        url = shared_redis_url()
+        yield open_store(url, audit_seconds=7 * 86400)
+        drop_keys(url)
 
 
-def bump(state):
-    count = (state or {}).get("n", 0) + 1
-    return {"n": count}, count
+def put(state):
+    """A change that stores `state` and answers with what it found."""
+    return lambda old: (state, old)
 
 
-def test_round_trip_and_expiry(store):
-    assert store.transact("k", bump, now=0, ttl=10) == 1
-    assert store.transact("k", bump, now=5, ttl=10) == 2
-    assert store.transact("k", bump, now=100, ttl=10) == 1  # expired: starts again
+def read(store, key, now=NOW):
+    """What the store holds for key, by a change that leaves it as it is."""
+    return store.transact(key, lambda old: (old, old), now=now, ttl=TTL)
 
 
-def test_none_forgets_the_conversation(store):
-    store.transact("k", bump, now=0, ttl=10)
-    store.transact("k", lambda state: (None, "gone"), now=1, ttl=10)
-    assert store.transact("k", bump, now=2, ttl=10) == 1
+def test_round_trip(store):
+    state = {"n": 1, "trail": [["q", "yes", "user"]]}
+    assert store.transact("sms:a", put(state), now=NOW, ttl=TTL) is None
+    assert read(store, "sms:a") == state
+    assert read(store, "sms:b") is None
+    assert store.ping()
 
 
-def test_a_repeated_delivery_gets_the_same_result_and_changes_nothing(store):
-    assert store.transact("k", bump, now=0, ttl=10, dedupe="SM1") == 1
-    assert store.transact("k", bump, now=1, ttl=10, dedupe="SM1") == 1
-    assert store.transact("k", bump, now=2, ttl=10, dedupe="SM2") == 2
+def test_expiry_follows_the_callers_clock(store):
+    store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL)
+    assert read(store, "sms:a", now=NOW + TTL - 1) == {"n": 1}
+    # read() keeps the state, so write it afresh before stepping past its expiry
+    store.transact("sms:a", put({"n": 2}), now=NOW, ttl=TTL)
+    assert read(store, "sms:a", now=NOW + TTL + 1) is None
 
 
-def test_concurrent_updates_to_one_conversation_lose_nothing(store):
-    def worker(i):
-        for j in range(40):
-            store.transact("k", bump, now=0, ttl=100, dedupe=f"{i}-{j % 20}")
+def test_none_forgets_the_conversation_and_its_audit(store):
+    def audit(state):
+        return "run-1", {"n": state["n"]}
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
+    store.transact("sms:a", lambda old: ({"n": 1}, None), now=NOW, ttl=TTL, audit=audit)
+    assert store.audits("sms:a", NOW) == [{"n": 1}]
+    store.transact("sms:a", put(None), now=NOW, ttl=TTL)
+    assert read(store, "sms:a") is None
+    assert store.audits("sms:a", NOW) == []
+
+
+def test_audit_records_outlive_the_conversation_until_purged(store):
+    for run, n in (("run-1", 1), ("run-2", 2)):
+        store.transact("sms:a", put({"n": n}), now=NOW, ttl=TTL, audit=lambda s, r=run: (r, s))
+    assert store.audits("sms:a", NOW + TTL + 1) == [{"n": 1}, {"n": 2}]
+    assert store.audits("sms:a", NOW + 8 * 86400) == []
+    gone = store.purge(NOW + 8 * 86400)
+    # Redis expires keys itself; the others delete the conversation and both audit rows
+    assert gone == (0 if hasattr(store, "redis") else 3)
+
+
+def test_dedupe_returns_the_stored_result_without_running_change(store):
+    calls = []
+
+    def change(old):
+        calls.append(old)
+        return {"n": len(calls)}, f"reply {len(calls)}"
+
+    assert store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SM1") == "reply 1"
+    assert store.transact("sms:a", change, now=NOW + 5, ttl=TTL, dedupe="SM1") == "reply 1"
+    assert len(calls) == 1
+    assert read(store, "sms:a") == {"n": 1}
+    assert store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SM2") == "reply 2"
+    later = NOW + DEDUPE_SECONDS + 1
+    assert store.transact("sms:a", change, now=later, ttl=TTL, dedupe="SM1") == "reply 3"
+
+
+def run_threads(count, work):
+    threads = [threading.Thread(target=work) for _ in range(count)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    # 6 workers x 20 distinct delivery ids each: every one counted once, none lost.
-    assert store.transact("k", bump, now=0, ttl=100) == 6 * 20 + 1
 
 
-def test_purge_removes_expired_rows(store):
-    store.transact("old", bump, now=0, ttl=10, dedupe="SM9")
-    store.transact("new", bump, now=0, ttl=10**6)
-    later = DEDUPE_SECONDS + 1  # the conversation and the delivery id have both expired
-    assert store.purge(now=later) == 2
-    assert store.transact("new", bump, now=later, ttl=10**6) == 2
+def test_concurrent_increments_lose_nothing(store):
+    def increment(old):
+        return {"n": (old or {"n": 0})["n"] + 1}, None
+
+    def work():
+        for _ in range(50):
+            store.transact("sms:busy", increment, now=NOW, ttl=TTL)
+
+    run_threads(8, work)
+    assert read(store, "sms:busy") == {"n": 400}
 
 
-def test_sqlite_keys_hold_no_raw_address(tmp_path):
-    store = SQLiteStore(tmp_path / "s.db")
-    key = conversation_key("secret", "sms", "+447700900123")
-    store.transact(key, bump, now=0, ttl=10)
-    dump = "\n".join(sqlite3.connect(tmp_path / "s.db").iterdump())
-    assert "7700900123" not in dump
-    assert key in dump
-    assert conversation_key("other", "sms", "+447700900123") != key
+def test_one_delivery_from_many_threads_runs_once(store):
+    calls, results = [], []
+
+    def change(old):
+        calls.append(1)
+        return {"n": (old or {"n": 0})["n"] + 1}, "the one reply"
+
+    def work():
+        results.append(store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SMsame"))
+
+    run_threads(8, work)
+    assert len(calls) == 1
+    assert results == ["the one reply"] * 8
+    assert read(store, "sms:a") == {"n": 1}

@@ -1,0 +1,29 @@
+# Runner Hip Check under gunicorn. Build: docker build -t runner-hip-check .
+# Run:   docker run -p 8000:8000 --env-file .env runner-hip-check   (see .env.example)
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    APP_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    STATE_URL=sqlite:////app/var/triage.db \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+
+WORKDIR /app
+RUN groupadd --gid 10001 triage && useradd --uid 10001 --gid 10001 --create-home triage
+
+# Runtime dependencies only (no test extras). Editable, so the package finds content/ beside it.
+COPY pyproject.toml app.py gunicorn.conf.py ./
+COPY skill ./skill
+COPY content ./content
+RUN pip install --no-cache-dir -e ".[serve]" \
+    && mkdir -p /app/var /tmp/metrics \
+    && chown triage:triage /app/var /tmp/metrics
+
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=4)"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

@@ -1,0 +1,279 @@
+"""Serving benchmark: the real service under gunicorn against a bare Flask app, on loopback.
+
+    .venv/bin/python bench/serve_bench.py [--seconds 8] [--connections 64] [--stored 1000,1000000]
+
+1. Throughput and latency: simulated runners play the public vignettes, one conversation
+   after another, over `--connections` keep-alive connections, against the service (SQLite,
+   then Redis) and a bare Flask app with fixed replies, all under gunicorn.conf.py with the
+   same settings. Requests are signed Twilio messaging webhooks when skill/messaging.py is
+   present, else JSON to the test endpoint of tests/echo_app.py.
+2. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
+   of conversations (filled directly), for SQLite and Redis.
+3. Resident memory of each gunicorn worker after its load.
+Redis is a private redis-server on a free port, so nothing else's data is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from skill import content, engine, vignettes  # noqa: E402
+from skill.config import Settings  # noqa: E402
+from skill.service import Triage  # noqa: E402
+from skill.store import SQLiteStore, open_store  # noqa: E402
+from tests.conftest import PUBLIC_VIGNETTES  # noqa: E402
+from tests.echo_app import as_json  # noqa: E402
+from tests.servers import Gunicorn, RedisServer  # noqa: E402
+
+TOKEN = "bench-auth-token"
+SECRET = "bench-secret"
+MESSAGING = importlib.util.find_spec("skill.messaging") is not None
+_FILL = """
+for i = tonumber(ARGV[2]), tonumber(ARGV[3]) - 1 do
+  redis.call('set', ARGV[1] .. 'sms:' .. redis.sha1hex(tostring(i)), ARGV[4], 'px', 86400000)
+end
+"""
+
+
+def transcripts(script) -> list[list[str]]:
+    """The messages of each public vignette, answered as its runner would."""
+    runs = []
+    for case in vignettes.load_cases(PUBLIC_VIGNETTES):
+        messages, message, state = [], case["opening"], None
+        while True:
+            messages.append(message)
+            state, reply = engine.step(script, state, message, 0, locale="en-GB", ttl_seconds=1e9)
+            if not reply.question:
+                break
+            message = vignettes.answer_for(script.questions[reply.question], case["facts"])
+        runs.append(messages)
+    return runs
+
+
+class Runner:
+    """One connection's runners: each plays a vignette, then a new runner starts another."""
+
+    def __init__(self, number: int, runs: list[list[str]], port: int):
+        self.number, self.runs, self.port = number, runs, port
+        self.played, self.turn = 0, 0
+        self.validator = RequestValidator(TOKEN)
+
+    def request(self) -> bytes:
+        messages = self.runs[(self.number + self.played) % len(self.runs)]
+        address = f"+1555{self.number:03d}{self.played:05d}"
+        message, sid = messages[self.turn], "SM" + uuid.uuid4().hex
+        self.turn += 1
+        if self.turn == len(messages):
+            self.played, self.turn = self.played + 1, 0
+        if MESSAGING:
+            path = "/twilio/messaging"
+            fields = {"AccountSid": "AC" + "0" * 32, "MessageSid": sid, "From": address,
+                      "To": "+15005550006", "Body": message, "NumMedia": "0"}  # fmt: skip
+            url = f"http://127.0.0.1:{self.port}{path}"
+            body = urlencode(fields).encode()
+            extra = (
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"X-Twilio-Signature: {self.validator.compute_signature(url, fields)}\r\n"
+            )
+        else:
+            path = "/test/converse"
+            body = json.dumps({"address": address, "message": message, "sid": sid}).encode()
+            extra = "Content-Type: application/json\r\n"
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{extra}"
+                f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+        return head.encode() + body
+
+
+async def _response(reader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(int(h.split(":")[1]) for h in lines if h.lower().startswith("content-length"))
+    await reader.readexactly(length)
+    return int(lines[0].split()[1])
+
+
+async def _connection(runner, warm, end, latencies, statuses, interval, offset) -> None:
+    """Send turns back to back, or one per `interval` seconds when paced."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", runner.port)
+    due = time.perf_counter() + offset
+    while time.perf_counter() < end:
+        if interval:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        data = runner.request()
+        # Paced latency counts from when the turn was due, so a late send is not hidden.
+        started = due if interval else time.perf_counter()
+        writer.write(data)
+        status = await _response(reader)
+        if started >= warm:
+            latencies.append(time.perf_counter() - started)
+            statuses[status] += 1
+        due += interval or 0
+    writer.close()
+
+
+def load(port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0) -> dict:
+    """Drive one server flat out (or at `rate` turns a second in all) for warmup + seconds."""
+    latencies, statuses = [], Counter()
+    interval = connections / rate if rate else None
+
+    async def main():
+        warm = time.perf_counter() + warmup
+        end = warm + seconds
+        step = (interval or 0) / connections  # paced connections start spread over an interval
+        await asyncio.gather(*(
+            _connection(Runner(i, runs, port), warm, end, latencies, statuses, interval, i * step)
+            for i in range(connections)
+        ))  # fmt: skip
+
+    asyncio.run(main())
+    latencies.sort()
+    return {
+        "rps": len(latencies) / seconds,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
+        "errors": sum(n for status, n in statuses.items() if status != 200),
+    }
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    """Resident memory of each worker process of a gunicorn master."""
+    sizes = []
+    for stat in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in stat.read_text().splitlines())
+        except (OSError, ValueError):
+            continue
+        if fields.get("PPid", "").strip() == str(master_pid):
+            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sizes
+
+
+def serve(name, spec, env, folder, args, runs) -> dict:
+    server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
+    try:
+        flat_out = load(server.port, runs, args.connections, args.seconds)
+        paced = load(server.port, runs, args.connections, args.seconds, rate=args.rate)
+        result = {**flat_out, "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
+                  "errors": flat_out["errors"] + paced["errors"],
+                  "rss_mb": max(worker_rss_mb(server.proc.pid))}  # fmt: skip
+    finally:
+        server.stop()
+    return result
+
+
+def fill(store, start: int, stop: int, state: dict, now: float) -> None:
+    """Put conversations start..stop straight into the store, in bulk."""
+    value = json.dumps(state, separators=(",", ":"))
+    keys = (f"sms:{hashlib.sha1(str(i).encode()).hexdigest()}" for i in range(start, stop))
+    if isinstance(store, SQLiteStore):
+        db = store._db()
+        db.execute("BEGIN")
+        db.executemany(
+            "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
+            ((key, value, now + 86400) for key in keys),
+        )
+        db.execute("COMMIT")
+        return
+    # Redis makes the keys itself, a batch per script run: far faster than one SET per trip.
+    wrapped = json.dumps({"s": state, "e": now + 86400}, separators=(",", ":"))
+    make = store.redis.register_script(_FILL)
+    for first in range(start, stop, 50_000):
+        make(args=[store._key("conv", ""), first, min(stop, first + 50_000), wrapped])
+
+
+def turn_latency(store, script, runs, turns: int) -> dict:
+    """Per-turn time of Triage.converse for runners playing the vignettes."""
+    triage = Triage(script, store, Settings(state_secret=SECRET))
+    runner, times = Runner(999, runs, 0), []
+    for _ in range(turns):
+        messages = runs[(runner.number + runner.played) % len(runs)]
+        address, message = f"+1666{runner.played:06d}", messages[runner.turn]
+        runner.turn += 1
+        if runner.turn == len(messages):
+            runner.played, runner.turn = runner.played + 1, 0
+        started = time.perf_counter()
+        triage.converse("sms", address, message, as_json, dedupe="SM" + uuid.uuid4().hex)
+        times.append(time.perf_counter() - started)
+    times.sort()
+    return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
+
+
+def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dict:
+    store, state, now, have, result = open_store(url), None, time.time(), 0, {}
+    state, _ = engine.step(script, None, runs[7][0], now, locale="en-GB", ttl_seconds=86400)
+    for count in counts:
+        fill(store, have, count, state, now)
+        have = count
+        turn_latency(store, script, runs, 200)  # warm caches
+        result[count] = turn_latency(store, script, runs, turns)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5, help="measured seconds per phase")
+    parser.add_argument("--rate", type=float, default=200, help="paced turns a second, in all")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--stored", default="1000,1000000", help="stored conversation counts")
+    parser.add_argument("--turns", type=int, default=2000, help="turns timed per stored count")
+    args = parser.parse_args()
+    script = content.load()
+    runs = transcripts(script)
+    counts = [int(n) for n in args.stored.split(",")]
+    mode = "signed Twilio messaging webhook" if MESSAGING else "test endpoint /test/converse"
+    print(f"driving the {mode}; {args.connections} connections, {args.workers} workers; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
+        folder = Path(tmp)
+        redis_server = RedisServer()
+        try:
+            base = {"STATE_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN}
+            spec = "app:create_app()" if MESSAGING else "tests.echo_app:create_app()"
+            bare = serve("bare", "bench.bare_app:create_app()", base, folder, args, runs)
+            rows = {"bare Flask": bare}
+            for name, url in (("SQLite", f"sqlite:///{folder / 'serve.db'}"),
+                              ("Redis", redis_server.url)):  # fmt: skip
+                rows[name] = serve(name, spec, {**base, "STATE_URL": url}, folder, args, runs)
+            print(
+                f"\n| server | req/s flat out | ratio to bare | p50 / p99 ms flat out | "
+                f"p50 / p99 ms at {args.rate:.0f}/s | errors | RSS/worker MB |"
+            )
+            print("|---|---|---|---|---|---|---|")
+            for name, r in rows.items():
+                print(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare['rps']:.2f} | "
+                      f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
+                      f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f} | {r['errors']} | "
+                      f"{r['rss_mb']:.0f} |")  # fmt: skip
+            redis_server.proc.kill()
+            redis_server = RedisServer()
+            print("\n| store | stored | turn p50 ms | turn p99 ms |")
+            print("|---|---|---|---|")
+            for name, url in (("SQLite", f"sqlite:///{folder / 'stored.db'}"),
+                              ("Redis", redis_server.url)):  # fmt: skip
+                for count, r in stored_latency(url, script, runs, counts, args.turns).items():
+                    print(f"| {name} | {count:,} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+            print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+        finally:
+            redis_server.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

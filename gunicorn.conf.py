@@ -1,0 +1,69 @@
+"""Production serving: `gunicorn -c gunicorn.conf.py "app:create_app()"` (see `make serve`).
+
+Settings come from the environment: HOST, PORT, WEB_CONCURRENCY (workers, default 2),
+WEB_THREADS (threads per worker, default 4) and PROMETHEUS_MULTIPROC_DIR (a private temporary
+directory when unset), where each worker writes its metrics so that /metrics sums them all.
+"""
+
+import glob
+import os
+import tempfile
+
+# Set before anything imports prometheus_client: it picks its multi-process mode on import.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="triage-metrics-")
+
+from prometheus_client import multiprocess  # noqa: E402
+
+
+def _whole(name: str, default: int) -> int:
+    raw = os.environ.get(name) or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name}={raw!r}: use a whole number of at least 1")
+    return int(raw)
+
+
+bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{_whole('PORT', 5000)}"
+workers = _whole("WEB_CONCURRENCY", 2)
+worker_class = "gthread"
+threads = _whole("WEB_THREADS", 4)
+timeout = 10  # Twilio gives up after 15 s; a stuck worker is replaced before that
+graceful_timeout = 10
+keepalive = 5
+control_socket_disable = True  # instances side by side would share one socket path
+
+
+def on_starting(server):
+    """Drop metrics left by an earlier run, so that counters start from zero."""
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    """Let the live-gauge files of a finished worker go."""
+    multiprocess.mark_process_dead(worker.pid)
+
+
+# One JSON line per request: path without its query string, no body, no client address.
+accesslog = "-"
+access_log_format = (
+    '{"time": "%(t)s", "request_id": "%({x-request-id}o)s", "method": "%(m)s", '
+    '"path": "%(U)s", "status": "%(s)s", "ms": %(M)s, "bytes": "%(B)s"}'
+)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {"()": "skill.logs.JsonFormatter"},
+        "access": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+    },
+    "root": {"level": "INFO", "handlers": ["error"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+    },
+}  # fmt: skip

@@ -1,0 +1,89 @@
+"""Privacy: an audit record per triage run in ids only, "forget me", and `python -m skill purge`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from skill import vignettes
+from skill.service import Triage
+from skill.store import conversation_key, open_store
+from tests.conftest import PUBLIC_VIGNETTES
+from tests.echo_app import as_json, create_app
+from tests.servers import ROOT
+
+RUNNER = "+447700900321"
+
+
+def run_case(client, script, case_id: str, address: str = RUNNER) -> dict:
+    """A whole vignette conversation over HTTP; the last reply."""
+    case = next(c for c in vignettes.load_cases(PUBLIC_VIGNETTES) if c["id"] == case_id)
+    message = case["opening"]
+    while True:
+        reply = client.post("/test/converse", json={"address": address, "message": message}).json
+        if not reply["question"]:
+            return reply
+        message = vignettes.answer_for(script.questions[reply["question"]], case["facts"])
+
+
+def audits(app, address: str = RUNNER) -> list[dict]:
+    triage = app.extensions["triage"]
+    key = conversation_key(triage.settings.state_secret, "sms", address)
+    return triage.store.audits(key, time.time())
+
+
+def test_each_conversation_leaves_an_audit_record_of_ids(settings, script):
+    app = create_app(settings, script)
+    reply = run_case(app.test_client(), script, "P08")
+    [record] = audits(app)
+    assert record["content"] == script.version
+    assert record["outcome"] == reply["outcome"]
+    assert record["level"] == script.outcomes[reply["outcome"]].level
+    assert len(record["questions"]) >= 10
+    assert [answer[0] for answer in record["answers"]] == record["questions"]
+    assert all(a[1] in script.questions[a[0]].edges or a[1].isdigit() for a in record["answers"])
+    assert record["started"] <= record["updated"]
+    assert RUNNER not in json.dumps(record)
+
+
+def test_restart_starts_a_second_audit_record(settings, script):
+    app = create_app(settings, script)
+    client = app.test_client()
+    run_case(client, script, "P01")
+    client.post("/test/converse", json={"address": RUNNER, "message": "restart"})
+    assert len(audits(app)) == 2
+
+
+def test_forget_me_deletes_the_conversation_and_its_audit_at_once(settings, script):
+    app = create_app(settings, script)
+    client = app.test_client()
+    run_case(client, script, "P07")
+    other = "whatsapp:+447700900999"
+    run_case(client, script, "P01", address=other)
+    client.post("/test/converse", json={"address": RUNNER, "message": "forget me"})
+    assert audits(app) == []
+    assert len(audits(app, other)) == 1
+    fresh = client.post("/test/converse", json={"address": RUNNER, "message": "hello"}).json
+    assert fresh["text"].startswith(script.fill(script.messages["intro"], "en-GB"))
+
+
+def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, script):
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}", audit_seconds=30 * 86400)
+    now = time.time()
+    for address, age_days in (("+447700900001", 31), ("+447700900002", 29)):
+        past = Triage(script, store, settings, clock=lambda age=age_days: now - age * 86400)
+        past.converse("sms", address, "my hip hurts", as_json)
+    env = {**os.environ, "STATE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "AUDIT_DAYS": "30"}
+    done = subprocess.run(
+        [sys.executable, "-m", "skill", "purge"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # both conversations were idle past CONVERSATION_TTL_HOURS; one audit record was too old
+    assert done.stdout.strip() == "purged 3 expired records"
+    key = conversation_key(settings.state_secret, "sms", "+447700900002")
+    assert len(store.audits(key, now)) == 1
+    assert store.audits(conversation_key(settings.state_secret, "sms", "+447700900001"), 0) == []
