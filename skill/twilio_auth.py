@@ -26,7 +26,11 @@ def public_url(settings) -> str:
         host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
         query = request.query_string.decode("latin-1")
         return f"{proto}://{host}{request.path}" + (f"?{query}" if query else "")
-    return request.url
+    # Not request.url: it decodes %-escapes of non-ASCII in the query, which Twilio signed as sent.
+    query = request.query_string.decode("latin-1")
+    return f"{request.scheme}://{request.host}{request.root_path}{request.path}" + (
+        f"?{query}" if query else ""
+    )
 
 
 def signed_by_twilio(settings) -> bool:

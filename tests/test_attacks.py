@@ -12,21 +12,26 @@ import socket
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import requests
 import twilio.request_validator
-from channels import CHANNELS, LOCAL
+from alexa_pki import GOOD_URL, signed_headers
+from channels import CHANNELS, LOCAL, Alexa, Messaging, _alexa_pki
 from conftest import TWILIO_TOKEN
 from twilio.request_validator import RequestValidator
 
 import app as app_module
 from app import create_app
 from skill import content
+from skill.alexa_verify import CertificateCache
 
 TWILIO = [c for c in CHANNELS if c.path.startswith("/twilio/")]
+TEXTING = [c for c in TWILIO if isinstance(c, Messaging)]  # conversations keyed by sender
+ALEXA = next(c for c in CHANNELS if isinstance(c, Alexa))
 SKILL = Path(__file__).resolve().parent.parent / "skill"
 
 
@@ -39,10 +44,10 @@ def opens_anew(client, script, channel, sender) -> bool:
 # Twilio signatures
 
 
-def bent(channel, sender):
+def bent(channel, form):
     """(name, path sent to, URL signed over, token, form sent, extra headers) per attempt; the
-    form signed is always the real one."""
-    form, path = channel.call(sender, "yes").form, channel.path
+    form signed is always the genuine one."""
+    path = channel.path
     url, token = LOCAL + path, TWILIO_TOKEN
     yield "as Twilio signs it", path, url, token, form, {}  # the control: accepted
     yield "no signature", path, None, token, form, {}
@@ -63,18 +68,19 @@ def bent(channel, sender):
 
 @pytest.mark.parametrize("channel", TWILIO, ids=lambda c: c.name)
 def test_bent_twilio_signatures_are_refused_and_change_nothing(client, script, channel):
-    refused = {}
-    for n, (name, path, signed_url, token, sent, headers) in enumerate(bent(channel, "")):
-        sender = channel.sender(script, "en-GB", 900 + n)
-        real = channel.call(sender, "yes", delivery=sent_value(sent, "MessageSid")).form
+    refused, genuine = {}, channel.call("", "yes").form
+    for n, (name, path, signed_url, token, sent, headers) in enumerate(bent(channel, genuine)):
+        sender = f"+4477009{n:05d}"
         if signed_url is not None:
-            signature = RequestValidator(token).compute_signature(signed_url, real)
+            signed = {**genuine, "From": sender}
+            signature = RequestValidator(token).compute_signature(signed_url, signed)
             headers = {**headers, "X-Twilio-Signature": signature if signed_url else ""}
         fields = [(k, sender if k == "From" else v) for k, v in dict_or_pairs(sent)]
         form = "application/x-www-form-urlencoded"
         response = client.post(path, data=urlencode(fields), headers=headers, content_type=form)
         status = response.status_code
-        refused[name] = status in (403, 404, 405) and opens_anew(client, script, channel, sender)
+        unchanged = opens_anew(client, script, channel, sender) if channel in TEXTING else True
+        refused[name] = status in (403, 404, 405) and unchanged
     assert refused == {**dict.fromkeys(refused, True), "as Twilio signs it": False}
 
 
@@ -82,18 +88,23 @@ def dict_or_pairs(form) -> list:
     return list(form.items()) if isinstance(form, dict) else form
 
 
-def sent_value(form, name: str) -> str:
-    return dict(dict_or_pairs(form))[name]
+@pytest.mark.parametrize("query", ["step=%C2%80", "confirm=caf%C3%A9&step=1", "a=%20+b"])
+def test_a_query_is_checked_as_twilio_signed_it(client, script, query):
+    """Found by fuzzing: request.url decodes non-ASCII escapes, which made genuine requests 403."""
+    channel = TWILIO[0]
+    call = channel.call(channel.sender(script, "en-GB", 7), "hello")
+    call.path += f"?{query}"
+    assert call.to_client(client).status_code == 200
 
 
 @pytest.mark.parametrize("channel", TWILIO, ids=lambda c: c.name)
 def test_fields_in_another_order_are_the_same_signed_request(client, script, channel):
     """Twilio signs fields sorted by name: the order on the wire does not matter."""
-    call = channel.call(channel.sender(script, "en-GB", 1), "hello")
+    call = channel.conversation(script, "en-GB", 1).call("hello")
     raw = urlencode(list(reversed(call.form.items())))
     response = client.post(call.path, data=raw, headers=call.signed_headers(LOCAL),
                            content_type="application/x-www-form-urlencoded")  # fmt: skip
-    assert channel.reply(response)
+    channel.check(response)
 
 
 def test_the_signature_check_compares_in_constant_time():
@@ -120,20 +131,69 @@ def test_the_signature_check_compares_in_constant_time():
                 assert not any(s in n for s in secret for n in names), (path.name, names)
 
 
+def test_alexa_requests_outside_the_timestamp_window_are_refused(app, client):
+    """A request Amazon really signed, replayed later (or dated ahead), is refused."""
+    ALEXA.prepare(app)
+    now = datetime.now(UTC)
+    statuses = {}
+    for seconds in (-3600, -200, -60, 0, 60, 200):
+        sent = now + timedelta(seconds=seconds)
+        call = ALEXA.call(f"s{seconds}", {"type": "LaunchRequest"}, timestamp=sent)
+        statuses[seconds] = call.to_client(client).status_code
+    assert statuses == {-3600: 400, -200: 400, -60: 200, 0: 200, 60: 200, 200: 400}
+
+
+CERT_URL_TRICKS = [
+    "http://s3.amazonaws.com/echo.api/echo-api-cert.pem",
+    "ftp://s3.amazonaws.com/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com.evil.example/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com./echo.api/echo-api-cert.pem",
+    "https://evil.example/s3.amazonaws.com/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com@evil.example/echo.api/echo-api-cert.pem",
+    "https://evil.example@s3.amazonaws.com/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com:443@evil.example/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com:8443/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api/../evil/echo-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api/%2e%2e/evil/echo-api-cert.pem",
+    "https://s3.amazonaws.com/ECHO.API/echo-api-cert.pem",
+    "https://s3.amazonaws.com/evil/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api",
+    "//s3.amazonaws.com/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com\\@evil.example/echo.api/echo-api-cert.pem",
+]
+
+
+def test_alexa_certificate_url_tricks_are_refused(app, client):
+    """Whatever chain a trick URL would serve (here: the genuine one), the URL alone refuses it."""
+    pki = _alexa_pki()
+    app.extensions["alexa_certs"] = CertificateCache(
+        fetch=lambda url: pki["served"][GOOD_URL], roots=[pki["root"]]
+    )
+    statuses = {}
+    for url in [GOOD_URL, *CERT_URL_TRICKS]:
+        call = ALEXA.call("amzn1.echo-api.session.tricks", {"type": "LaunchRequest"})
+        call.headers = signed_headers(pki, call.body, url)
+        statuses[url] = call.to_client(client).status_code
+    assert statuses == {GOOD_URL: 200, **dict.fromkeys(CERT_URL_TRICKS, 400)}
+
+
 # Oversized bodies
 
 
-@pytest.mark.parametrize("channel", TWILIO, ids=lambda c: c.name)
-def test_an_oversized_body_gets_413_and_changes_nothing(client, live_server, script, channel):
-    sender = channel.sender(script, "en-GB", 2)
-    call = channel.call(sender, "no " * 30_000)  # 90 kB: signed, yet too big
+@pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.name)
+def test_an_oversized_body_gets_413_and_changes_nothing(app, client, live_server, script, channel):
+    channel.prepare(app)
+    talk = channel.conversation(script, "en-GB", 2)
+    talk.call("")  # past the opening, to a request that carries what the user said
+    call = talk.call("no " * 30_000)  # 90 kB: signed, yet too big
     assert call.to_client(client).status_code == 413
     assert call.to_server(live_server).status_code == 413
     unsigned = requests.post(live_server + call.path, data=b"x" * (app_module.MAX_BODY + 1),
                              headers={"Content-Type": "application/x-www-form-urlencoded"},
                              timeout=20)  # fmt: skip
     assert unsigned.status_code in (403, 413)
-    assert opens_anew(client, script, channel, sender)
+    if channel in TEXTING:
+        assert opens_anew(client, script, channel, talk.sender)
 
 
 def test_a_body_just_under_the_limit_is_read(client, script):
@@ -146,15 +206,16 @@ def test_a_body_just_under_the_limit_is_read(client, script):
 # Markup and line breaks in what users send, and in what we say
 
 
-@pytest.mark.parametrize("channel", TWILIO, ids=lambda c: c.name)
-def test_markup_in_a_message_comes_back_as_text_not_twiml(client, script, channel):
-    sender = channel.sender(script, "en-GB", 4)
-    evil = "</Message><Redirect>https://evil.example/x</Redirect><Message>&amp; ]]> <!--"
-    channel.reply(channel.call(sender, "hello").to_client(client))
-    response = channel.call(sender, evil, ProfileName=evil).to_client(client)
-    root = ET.fromstring(response.data)
-    assert [child.tag for child in root] == ["Message"] and not list(root[0])
-    assert b"<Redirect>" not in response.data
+@pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.name)
+def test_markup_in_what_users_say_never_becomes_markup(app, client, script, channel):
+    channel.prepare(app)
+    evil = ('</Message></Say><Redirect>https://evil.example/x</Redirect><audio src="x"/>'
+            "</speak><Message>&amp; ]]> <!--")  # fmt: skip
+    talk = channel.conversation(script, "en-GB", 4)
+    talk.read(talk.call("hello").to_client(client))
+    response = talk.call(evil).to_client(client)
+    channel.check(response)
+    assert b"evil.example" not in response.data and b"<audio" not in response.data
 
 
 def test_markup_in_our_own_words_is_escaped(tmp_path, settings, script):

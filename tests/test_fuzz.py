@@ -1,5 +1,5 @@
-"""Property-based fuzzing: validly signed webhooks with random fields, values and headers, and
-content files with random YAML.
+"""Property-based fuzzing: validly signed requests to every channel with random fields, values
+and headers, and content files with random YAML.
 
 Whatever a client sends, it never gets a 5xx, and every 200 is a well-formed reply within its
 channel's limits. Whatever a content file holds, loading it either works or raises ContentError
@@ -11,6 +11,7 @@ import shutil
 import string
 import tempfile
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -18,7 +19,7 @@ from channels import CHANNELS, Call
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skill import content
+from skill import alexa_model, content
 
 LONG = bool(os.environ.get("ROBUST_LONG"))
 FUZZ = settings(
@@ -38,35 +39,91 @@ HEADER_NAME = st.sampled_from(
 HEADER_VALUE = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=60)
 
 
-@st.composite
-def messages(draw, channel, script):
-    """One signed inbound message: a few senders, so conversations really move."""
-    sender = draw(st.one_of(
-        st.sampled_from([channel.sender(script, loc, n) for loc in script.locales
-                         if script.locales[loc].dial_codes for n in range(2)]),
-        st.just("whatsapp:US.ABC123"), TEXT,
-    ))  # fmt: skip
-    body = draw(st.one_of(
-        LONG_TEXT, st.sampled_from(["yes", "no", "not sure", "34", "1", "back", "more", "STOP",
-                                    "START", "HELP", "restart", "menu", "?"]),
-    ))  # fmt: skip
-    call = channel.call(sender, body, delivery=draw(st.one_of(st.just(None), TEXT)))
+WORDS = st.one_of(LONG_TEXT, st.sampled_from(
+    ["yes", "no", "not sure", "34", "1", "back", "more", "STOP", "START", "HELP", "restart", "?"]
+))  # fmt: skip
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def senders(script, channel):
+    numbers = [
+        f"{loc.dial_codes[0]}7700900123" for loc in script.locales.values() if loc.dial_codes
+    ]
+    ours = [f"whatsapp:{n}" for n in numbers] if channel.name == "whatsapp" else numbers
+    return st.one_of(st.sampled_from(ours), st.just("whatsapp:US.ABC123"), TEXT)
+
+
+def _noise(draw, call: Call) -> Call:
+    """Unknown fields and headers of every sort, as Twilio adds them without notice."""
     call.form.update(draw(st.dictionaries(FIELD_NAME, TEXT, max_size=4)))
-    call.form["NumMedia"] = draw(st.sampled_from(["0", "1", "", "x", "99"]))
     call.headers = draw(st.dictionaries(HEADER_NAME, HEADER_VALUE, max_size=3))
     return call
 
 
+@st.composite
+def texts(draw, channel, script):
+    """One signed inbound SMS or WhatsApp message from one of a few senders."""
+    sid = draw(st.one_of(st.just(None), TEXT))
+    call = channel.call(draw(senders(script, channel)), draw(WORDS), delivery=sid)
+    call.form["NumMedia"] = draw(st.sampled_from(["0", "1", "", "x", "99"]))
+    return _noise(draw, call)
+
+
+@st.composite
+def call_steps(draw, channel, script):
+    """One signed step of a call: any action query, speech, keys and confidence."""
+    places = [*script.questions, *script.outcomes, "0", "1", "2", "999999", "1234567", "-1"]
+    query = draw(st.dictionaries(st.sampled_from(["step", "q", "confirm", "end", "noinput"]),
+                                 st.sampled_from(places) | TEXT, max_size=4))  # fmt: skip
+    path = draw(st.sampled_from([channel.path, f"{channel.path}/status"]))
+    call = channel.call(
+        draw(senders(script, channel)), draw(WORDS), delivery=draw(st.sampled_from(["CA1", "CA2"])
+                                                                  | TEXT),
+        path=path + (f"?{urlencode(query)}" if query else ""),
+    )  # fmt: skip
+    call.form["Digits"] = draw(st.sampled_from(["", "1", "2", "3", "#", "12", "*"]) | TEXT)
+    call.form["Confidence"] = draw(st.sampled_from(["0.1", "0.93", "", "x", "NaN", "inf"]))
+    call.form["CallStatus"] = draw(st.sampled_from(["in-progress", "completed", "busy"]) | TEXT)
+    return _noise(draw, call)
+
+
+@st.composite
+def alexa_requests(draw, channel, script):
+    """One signed Alexa request: any type, intent, slots and locale, and stray fields."""
+    names = [*alexa_model.WORD_INTENTS, alexa_model.CHOICE_INTENT, alexa_model.NUMBER_INTENT,
+             alexa_model.FREE_TEXT_INTENT]  # fmt: skip
+    slot = st.fixed_dictionaries({"name": TEXT, "value": WORDS}) | JSON
+    intent = st.fixed_dictionaries(
+        {"name": st.sampled_from(names) | TEXT}, optional={"slots": st.dictionaries(TEXT, slot)}
+    )
+    kinds = ["LaunchRequest", "IntentRequest", "SessionEndedRequest", "Display.ElementSelected"]
+    request = {"type": draw(st.sampled_from(kinds) | TEXT), "intent": draw(intent | JSON)}
+    locale = draw(st.sampled_from([*script.locales, "de-DE", ""]) | TEXT)
+    stray = draw(st.dictionaries(st.sampled_from(["session", "context", "version", "x"]), JSON,
+                                 max_size=1))  # fmt: skip
+    session = draw(st.sampled_from(["amzn1.echo-api.session.1", "s2"]) | TEXT)
+    return channel.call(session, request, locale=locale, extra=stray)
+
+
+REQUESTS = {"sms": texts, "whatsapp": texts, "voice": call_steps, "alexa": alexa_requests}
+
+
 @pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.name)
-def test_signed_random_messages_never_break_the_webhook(client, script, channel):
+def test_signed_random_requests_never_break_the_webhook(app, client, script, channel):
+    channel.prepare(app)
+
     @FUZZ
-    @given(st.lists(messages(channel, script), min_size=1, max_size=4))
+    @given(st.lists(REQUESTS[channel.name](channel, script), min_size=1, max_size=4))
     def conversation(calls: list[Call]):
         for call in calls:
             response = call.to_client(client)
             assert response.status_code in (200, 400), response.status_code
             if response.status_code == 200:
-                channel.reply(response)
+                channel.check(response)
 
     conversation()
 
