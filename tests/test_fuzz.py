@@ -23,7 +23,7 @@ from skill import alexa_model, content
 
 LONG = bool(os.environ.get("ROBUST_LONG"))
 FUZZ = settings(
-    max_examples=2000 if LONG else 60, deadline=None,
+    max_examples=2000 if LONG else 40, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )  # fmt: skip
 
