@@ -5,8 +5,7 @@
 1. Throughput and latency: simulated runners play the public vignettes, one conversation
    after another, over `--connections` keep-alive connections, against the service (SQLite,
    then Redis) and a bare Flask app with fixed replies, all under gunicorn.conf.py with the
-   same settings. Requests are signed Twilio messaging webhooks when skill/messaging.py is
-   present, else JSON to the test endpoint of tests/echo_app.py.
+   same settings. Every request is a signed Twilio messaging webhook (POST /twilio/messaging).
 2. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
    of conversations (filled directly), for SQLite and Redis.
 3. Resident memory of each gunicorn worker after its load.
@@ -18,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -31,19 +29,15 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twilio.request_validator import RequestValidator  # noqa: E402
-
 from skill import content, engine, vignettes  # noqa: E402
 from skill.config import Settings  # noqa: E402
 from skill.service import Triage  # noqa: E402
 from skill.store import SQLiteStore, open_store  # noqa: E402
 from tests.conftest import PUBLIC_VIGNETTES  # noqa: E402
-from tests.echo_app import as_json  # noqa: E402
-from tests.servers import Gunicorn, RedisServer  # noqa: E402
+from tests.servers import APP_SPEC, Gunicorn, RedisServer  # noqa: E402
+from tests.texting import PATH, form, signature  # noqa: E402
 
-TOKEN = "bench-auth-token"
 SECRET = "bench-secret"
-MESSAGING = importlib.util.find_spec("skill.messaging") is not None
 _FILL = """
 for i = tonumber(ARGV[2]), tonumber(ARGV[3]) - 1 do
   redis.call('set', ARGV[1] .. 'sms:' .. redis.sha1hex(tostring(i)), ARGV[4], 'px', 86400000)
@@ -72,7 +66,6 @@ class Runner:
     def __init__(self, number: int, runs: list[list[str]], port: int):
         self.number, self.runs, self.port = number, runs, port
         self.played, self.turn = 0, 0
-        self.validator = RequestValidator(TOKEN)
 
     def request(self) -> bytes:
         messages = self.runs[(self.number + self.played) % len(self.runs)]
@@ -81,22 +74,12 @@ class Runner:
         self.turn += 1
         if self.turn == len(messages):
             self.played, self.turn = self.played + 1, 0
-        if MESSAGING:
-            path = "/twilio/messaging"
-            fields = {"AccountSid": "AC" + "0" * 32, "MessageSid": sid, "From": address,
-                      "To": "+15005550006", "Body": message, "NumMedia": "0"}  # fmt: skip
-            url = f"http://127.0.0.1:{self.port}{path}"
-            body = urlencode(fields).encode()
-            extra = (
+        fields = form(address, message, sid)
+        body = urlencode(fields).encode()
+        signed = signature(f"http://127.0.0.1:{self.port}{PATH}", fields)
+        head = (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
                 "Content-Type: application/x-www-form-urlencoded\r\n"
-                f"X-Twilio-Signature: {self.validator.compute_signature(url, fields)}\r\n"
-            )
-        else:
-            path = "/test/converse"
-            body = json.dumps({"address": address, "message": message, "sid": sid}).encode()
-            extra = "Content-Type: application/json\r\n"
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{extra}"
-                f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+                f"X-Twilio-Signature: {signed}\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
         return head.encode() + body
 
 
@@ -208,10 +191,14 @@ def turn_latency(store, script, runs, turns: int) -> dict:
         if runner.turn == len(messages):
             runner.played, runner.turn = runner.played + 1, 0
         started = time.perf_counter()
-        triage.converse("sms", address, message, as_json, dedupe="SM" + uuid.uuid4().hex)
+        triage.converse("sms", address, message, _text, dedupe="SM" + uuid.uuid4().hex)
         times.append(time.perf_counter() - started)
     times.sort()
     return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
+
+
+def _text(reply: engine.Reply) -> str:
+    return reply.text
 
 
 def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dict:
@@ -237,20 +224,19 @@ def main() -> int:
     script = content.load()
     runs = transcripts(script)
     counts = [int(n) for n in args.stored.split(",")]
-    mode = "signed Twilio messaging webhook" if MESSAGING else "test endpoint /test/converse"
-    print(f"driving the {mode}; {args.connections} connections, {args.workers} workers; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"driving the signed Twilio messaging webhook; {args.connections} connections, "
+          f"{args.workers} workers; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         folder = Path(tmp)
         redis_server = RedisServer()
         try:
-            base = {"STATE_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN}
-            spec = "app:create_app()" if MESSAGING else "tests.echo_app:create_app()"
+            base = {"STATE_SECRET": SECRET}  # Gunicorn sets the tests' TWILIO_AUTH_TOKEN
             bare = serve("bare", "bench.bare_app:create_app()", base, folder, args, runs)
             rows = {"bare Flask": bare}
             for name, url in (("SQLite", f"sqlite:///{folder / 'serve.db'}"),
                               ("Redis", redis_server.url)):  # fmt: skip
-                rows[name] = serve(name, spec, {**base, "STATE_URL": url}, folder, args, runs)
+                rows[name] = serve(name, APP_SPEC, {**base, "STATE_URL": url}, folder, args, runs)
             print(
                 f"\n| server | req/s flat out | ratio to bare | p50 / p99 ms flat out | "
                 f"p50 / p99 ms at {args.rate:.0f}/s | errors | RSS/worker MB |"
