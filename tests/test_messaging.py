@@ -132,6 +132,7 @@ def bad_signatures():
     good = signature(LOCAL, fields)
     yield "forged", fields, {"X-Twilio-Signature": signature(LOCAL, fields, token="guess")}
     yield "missing", fields, {}
+    yield "not ascii", fields, {"X-Twilio-Signature": "\u00e9" * len(good)}
     yield "stale", {**fields, "Body": "no"}, {"X-Twilio-Signature": good}
     yield "extra field", {**fields, "Added": "1"}, {"X-Twilio-Signature": good}
 
