@@ -179,36 +179,35 @@ class SQLiteStore:
             self.purge(now)
         db.execute("BEGIN IMMEDIATE")  # one writer at a time: no lost updates
         try:
-            if dedupe:
-                row = db.execute(
-                    "SELECT result FROM deliveries WHERE id = ? AND expires > ?", (dedupe, now)
-                ).fetchone()
-                if row:
-                    db.execute("COMMIT")
-                    return json.loads(row[0])
-            row = db.execute(
-                "SELECT state FROM conversations WHERE key = ? AND expires > ?", (key, now)
+            # The delivery's stored result and the conversation in one statement (no id, no hit).
+            seen, state = db.execute(
+                "SELECT (SELECT result FROM deliveries WHERE id = ? AND expires > ?), "
+                "(SELECT state FROM conversations WHERE key = ? AND expires > ?)",
+                (dedupe, now, key, now),
             ).fetchone()
-            new, result = change(json.loads(row[0]) if row else None)
+            if dedupe and seen is not None:
+                db.execute("COMMIT")
+                return json.loads(seen)
+            new, result = change(json.loads(state) if state else None)
             if new is None:
                 db.execute("DELETE FROM conversations WHERE key = ?", (key,))
                 db.execute("DELETE FROM audits WHERE key = ?", (key,))
             else:
                 db.execute(
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
-                    (key, json.dumps(new, separators=(",", ":")), now + ttl),
+                    (key, _dumps(new), now + ttl),
                 )
                 record = audit(new) if audit else None
                 if record:
                     db.execute(
                         "INSERT OR REPLACE INTO audits (key, run, record, expires) "
                         "VALUES (?, ?, ?, ?)",
-                        (key, record[0], json.dumps(record[1]), now + self.audit_seconds),
+                        (key, record[0], _dumps(record[1]), now + self.audit_seconds),
                     )
             if dedupe:
                 db.execute(
                     "INSERT OR REPLACE INTO deliveries (id, result, expires) VALUES (?, ?, ?)",
-                    (dedupe, json.dumps(result), now + DEDUPE_SECONDS),
+                    (dedupe, _dumps(result), now + DEDUPE_SECONDS),
                 )
             db.execute("COMMIT")
             return result
@@ -348,8 +347,8 @@ class RedisStore:
             return False
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
+# One compact encoder for every write: json.dumps with options builds a new one per call.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _ms(seconds: float) -> int:
