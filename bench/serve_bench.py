@@ -8,7 +8,8 @@
    same settings. Every request is a signed Twilio messaging webhook (POST /twilio/messaging).
 2. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
    of conversations (filled directly), for SQLite and Redis.
-3. Resident memory of each gunicorn worker after its load.
+3. The workers' CPU time per turn flat out (which other load on the machine hardly moves,
+   unlike throughput), and the resident memory of each worker after its load.
 Redis is a private redis-server on a free port, so nothing else's data is touched.
 """
 
@@ -103,9 +104,9 @@ async def _connection(runner, warm, end, latencies, statuses, interval, offset) 
         started = due if interval else time.perf_counter()
         writer.write(data)
         status = await _response(reader)
+        statuses[status] += 1  # warm-up turns too: they count for errors and CPU time
         if started >= warm:
             latencies.append(time.perf_counter() - started)
-            statuses[status] += 1
         due += interval or 0
     writer.close()
 
@@ -131,30 +132,44 @@ def load(port, runs, connections: int, seconds: float, rate=None, warmup: float 
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
         "errors": sum(n for status, n in statuses.items() if status != 200),
+        "turns": sum(statuses.values()),
     }
 
 
-def worker_rss_mb(master_pid: int) -> list[float]:
-    """Resident memory of each worker process of a gunicorn master."""
-    sizes = []
+def workers(master_pid: int) -> dict[int, float]:
+    """Each worker process of a gunicorn master, with its resident memory in MB."""
+    sizes = {}
     for stat in Path("/proc").glob("[0-9]*/status"):
         try:
             fields = dict(line.split(":\t", 1) for line in stat.read_text().splitlines())
         except (OSError, ValueError):
             continue
         if fields.get("PPid", "").strip() == str(master_pid):
-            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+            sizes[int(stat.parent.name)] = int(fields["VmRSS"].split()[0]) / 1024
     return sizes
+
+
+def cpu_seconds(pids) -> float:
+    """User plus system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def serve(name, spec, env, folder, args, runs) -> dict:
     server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
     try:
+        pids = list(workers(server.proc.pid))
+        # CPU time per turn in the workers: unlike throughput, hardly moved by other load.
+        before = cpu_seconds(pids)
         flat_out = load(server.port, runs, args.connections, args.seconds)
+        cpu_ms = 1000 * (cpu_seconds(pids) - before) / flat_out["turns"]
         paced = load(server.port, runs, args.connections, args.seconds, rate=args.rate)
         result = {**flat_out, "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
-                  "errors": flat_out["errors"] + paced["errors"],
-                  "rss_mb": max(worker_rss_mb(server.proc.pid))}  # fmt: skip
+                  "errors": flat_out["errors"] + paced["errors"], "cpu_ms": cpu_ms,
+                  "rss_mb": max(workers(server.proc.pid).values())}  # fmt: skip
     finally:
         server.stop()
     return result
@@ -239,14 +254,15 @@ def main() -> int:
                 rows[name] = serve(name, APP_SPEC, {**base, "STATE_URL": url}, folder, args, runs)
             print(
                 f"\n| server | req/s flat out | ratio to bare | p50 / p99 ms flat out | "
-                f"p50 / p99 ms at {args.rate:.0f}/s | errors | RSS/worker MB |"
+                f"p50 / p99 ms at {args.rate:.0f}/s | errors | worker CPU ms/turn | "
+                f"RSS/worker MB |"
             )
-            print("|---|---|---|---|---|---|---|")
+            print("|---|---|---|---|---|---|---|---|")
             for name, r in rows.items():
                 print(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare['rps']:.2f} | "
                       f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
                       f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f} | {r['errors']} | "
-                      f"{r['rss_mb']:.0f} |")  # fmt: skip
+                      f"{r['cpu_ms']:.2f} | {r['rss_mb']:.0f} |")  # fmt: skip
             redis_server.proc.kill()
             redis_server = RedisServer()
             print("\n| store | stored | turn p50 ms | turn p99 ms |")
