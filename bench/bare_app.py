@@ -19,8 +19,4 @@ def create_app():
     def messaging():
         return Response(TWIML, content_type="text/xml")
 
-    @app.post("/test/converse")
-    def converse():
-        return jsonify(text="OK", question=None, ended=True, outcome=None)
-
     return app

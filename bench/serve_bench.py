@@ -5,11 +5,11 @@
 1. Throughput and latency: simulated runners play the public vignettes, one conversation
    after another, over `--connections` keep-alive connections, against the service (SQLite,
    then Redis) and a bare Flask app with fixed replies, all under gunicorn.conf.py with the
-   same settings. Requests are signed Twilio messaging webhooks when skill/messaging.py is
-   present, else JSON to the test endpoint of tests/echo_app.py.
+   same settings. Every request is a signed Twilio messaging webhook (POST /twilio/messaging).
 2. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
    of conversations (filled directly), for SQLite and Redis.
-3. Resident memory of each gunicorn worker after its load.
+3. The workers' CPU time per turn flat out (which other load on the machine hardly moves,
+   unlike throughput), and the resident memory of each worker after its load.
 Redis is a private redis-server on a free port, so nothing else's data is touched.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -31,19 +30,15 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from twilio.request_validator import RequestValidator  # noqa: E402
-
 from skill import content, engine, vignettes  # noqa: E402
 from skill.config import Settings  # noqa: E402
 from skill.service import Triage  # noqa: E402
 from skill.store import SQLiteStore, open_store  # noqa: E402
 from tests.conftest import PUBLIC_VIGNETTES  # noqa: E402
-from tests.echo_app import as_json  # noqa: E402
-from tests.servers import Gunicorn, RedisServer  # noqa: E402
+from tests.servers import APP_SPEC, Gunicorn, RedisServer  # noqa: E402
+from tests.texting import PATH, form, signature  # noqa: E402
 
-TOKEN = "bench-auth-token"
 SECRET = "bench-secret"
-MESSAGING = importlib.util.find_spec("skill.messaging") is not None
 _FILL = """
 for i = tonumber(ARGV[2]), tonumber(ARGV[3]) - 1 do
   redis.call('set', ARGV[1] .. 'sms:' .. redis.sha1hex(tostring(i)), ARGV[4], 'px', 86400000)
@@ -72,7 +67,6 @@ class Runner:
     def __init__(self, number: int, runs: list[list[str]], port: int):
         self.number, self.runs, self.port = number, runs, port
         self.played, self.turn = 0, 0
-        self.validator = RequestValidator(TOKEN)
 
     def request(self) -> bytes:
         messages = self.runs[(self.number + self.played) % len(self.runs)]
@@ -81,22 +75,12 @@ class Runner:
         self.turn += 1
         if self.turn == len(messages):
             self.played, self.turn = self.played + 1, 0
-        if MESSAGING:
-            path = "/twilio/messaging"
-            fields = {"AccountSid": "AC" + "0" * 32, "MessageSid": sid, "From": address,
-                      "To": "+15005550006", "Body": message, "NumMedia": "0"}  # fmt: skip
-            url = f"http://127.0.0.1:{self.port}{path}"
-            body = urlencode(fields).encode()
-            extra = (
+        fields = form(address, message, sid)
+        body = urlencode(fields).encode()
+        signed = signature(f"http://127.0.0.1:{self.port}{PATH}", fields)
+        head = (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
                 "Content-Type: application/x-www-form-urlencoded\r\n"
-                f"X-Twilio-Signature: {self.validator.compute_signature(url, fields)}\r\n"
-            )
-        else:
-            path = "/test/converse"
-            body = json.dumps({"address": address, "message": message, "sid": sid}).encode()
-            extra = "Content-Type: application/json\r\n"
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n{extra}"
-                f"Content-Length: {len(body)}\r\n\r\n")  # fmt: skip
+                f"X-Twilio-Signature: {signed}\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
         return head.encode() + body
 
 
@@ -120,9 +104,9 @@ async def _connection(runner, warm, end, latencies, statuses, interval, offset) 
         started = due if interval else time.perf_counter()
         writer.write(data)
         status = await _response(reader)
+        statuses[status] += 1  # warm-up turns too: they count for errors and CPU time
         if started >= warm:
             latencies.append(time.perf_counter() - started)
-            statuses[status] += 1
         due += interval or 0
     writer.close()
 
@@ -148,30 +132,44 @@ def load(port, runs, connections: int, seconds: float, rate=None, warmup: float 
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
         "errors": sum(n for status, n in statuses.items() if status != 200),
+        "turns": sum(statuses.values()),
     }
 
 
-def worker_rss_mb(master_pid: int) -> list[float]:
-    """Resident memory of each worker process of a gunicorn master."""
-    sizes = []
+def workers(master_pid: int) -> dict[int, float]:
+    """Each worker process of a gunicorn master, with its resident memory in MB."""
+    sizes = {}
     for stat in Path("/proc").glob("[0-9]*/status"):
         try:
             fields = dict(line.split(":\t", 1) for line in stat.read_text().splitlines())
         except (OSError, ValueError):
             continue
         if fields.get("PPid", "").strip() == str(master_pid):
-            sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+            sizes[int(stat.parent.name)] = int(fields["VmRSS"].split()[0]) / 1024
     return sizes
+
+
+def cpu_seconds(pids) -> float:
+    """User plus system CPU time the processes have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def serve(name, spec, env, folder, args, runs) -> dict:
     server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
     try:
+        pids = list(workers(server.proc.pid))
+        # CPU time per turn in the workers: unlike throughput, hardly moved by other load.
+        before = cpu_seconds(pids)
         flat_out = load(server.port, runs, args.connections, args.seconds)
+        cpu_ms = 1000 * (cpu_seconds(pids) - before) / flat_out["turns"]
         paced = load(server.port, runs, args.connections, args.seconds, rate=args.rate)
         result = {**flat_out, "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
-                  "errors": flat_out["errors"] + paced["errors"],
-                  "rss_mb": max(worker_rss_mb(server.proc.pid))}  # fmt: skip
+                  "errors": flat_out["errors"] + paced["errors"], "cpu_ms": cpu_ms,
+                  "rss_mb": max(workers(server.proc.pid).values())}  # fmt: skip
     finally:
         server.stop()
     return result
@@ -208,10 +206,14 @@ def turn_latency(store, script, runs, turns: int) -> dict:
         if runner.turn == len(messages):
             runner.played, runner.turn = runner.played + 1, 0
         started = time.perf_counter()
-        triage.converse("sms", address, message, as_json, dedupe="SM" + uuid.uuid4().hex)
+        triage.converse("sms", address, message, _text, dedupe="SM" + uuid.uuid4().hex)
         times.append(time.perf_counter() - started)
     times.sort()
     return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
+
+
+def _text(reply: engine.Reply) -> str:
+    return reply.text
 
 
 def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dict:
@@ -237,30 +239,30 @@ def main() -> int:
     script = content.load()
     runs = transcripts(script)
     counts = [int(n) for n in args.stored.split(",")]
-    mode = "signed Twilio messaging webhook" if MESSAGING else "test endpoint /test/converse"
-    print(f"driving the {mode}; {args.connections} connections, {args.workers} workers; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"driving the signed Twilio messaging webhook; {args.connections} connections, "
+          f"{args.workers} workers; load average {os.getloadavg()[0]:.1f} on "
+          f"{os.cpu_count()} CPUs")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         folder = Path(tmp)
         redis_server = RedisServer()
         try:
-            base = {"STATE_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN}
-            spec = "app:create_app()" if MESSAGING else "tests.echo_app:create_app()"
+            base = {"STATE_SECRET": SECRET}  # Gunicorn sets the tests' TWILIO_AUTH_TOKEN
             bare = serve("bare", "bench.bare_app:create_app()", base, folder, args, runs)
             rows = {"bare Flask": bare}
             for name, url in (("SQLite", f"sqlite:///{folder / 'serve.db'}"),
                               ("Redis", redis_server.url)):  # fmt: skip
-                rows[name] = serve(name, spec, {**base, "STATE_URL": url}, folder, args, runs)
+                rows[name] = serve(name, APP_SPEC, {**base, "STATE_URL": url}, folder, args, runs)
             print(
                 f"\n| server | req/s flat out | ratio to bare | p50 / p99 ms flat out | "
-                f"p50 / p99 ms at {args.rate:.0f}/s | errors | RSS/worker MB |"
+                f"p50 / p99 ms at {args.rate:.0f}/s | errors | worker CPU ms/turn | "
+                f"RSS/worker MB |"
             )
-            print("|---|---|---|---|---|---|---|")
+            print("|---|---|---|---|---|---|---|---|")
             for name, r in rows.items():
                 print(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare['rps']:.2f} | "
                       f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
                       f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f} | {r['errors']} | "
-                      f"{r['rss_mb']:.0f} |")  # fmt: skip
+                      f"{r['cpu_ms']:.2f} | {r['rss_mb']:.0f} |")  # fmt: skip
             redis_server.proc.kill()
             redis_server = RedisServer()
             print("\n| store | stored | turn p50 ms | turn p99 ms |")

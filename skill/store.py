@@ -179,36 +179,35 @@ class SQLiteStore:
             self.purge(now)
         db.execute("BEGIN IMMEDIATE")  # one writer at a time: no lost updates
         try:
-            if dedupe:
-                row = db.execute(
-                    "SELECT result FROM deliveries WHERE id = ? AND expires > ?", (dedupe, now)
-                ).fetchone()
-                if row:
-                    db.execute("COMMIT")
-                    return json.loads(row[0])
-            row = db.execute(
-                "SELECT state FROM conversations WHERE key = ? AND expires > ?", (key, now)
+            # The delivery's stored result and the conversation in one statement (no id, no hit).
+            seen, state = db.execute(
+                "SELECT (SELECT result FROM deliveries WHERE id = ? AND expires > ?), "
+                "(SELECT state FROM conversations WHERE key = ? AND expires > ?)",
+                (dedupe, now, key, now),
             ).fetchone()
-            new, result = change(json.loads(row[0]) if row else None)
+            if dedupe and seen is not None:
+                db.execute("COMMIT")
+                return json.loads(seen)
+            new, result = change(json.loads(state) if state else None)
             if new is None:
                 db.execute("DELETE FROM conversations WHERE key = ?", (key,))
                 db.execute("DELETE FROM audits WHERE key = ?", (key,))
             else:
                 db.execute(
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
-                    (key, json.dumps(new, separators=(",", ":")), now + ttl),
+                    (key, _dumps(new), now + ttl),
                 )
                 record = audit(new) if audit else None
                 if record:
                     db.execute(
                         "INSERT OR REPLACE INTO audits (key, run, record, expires) "
                         "VALUES (?, ?, ?, ?)",
-                        (key, record[0], json.dumps(record[1]), now + self.audit_seconds),
+                        (key, record[0], _dumps(record[1]), now + self.audit_seconds),
                     )
             if dedupe:
                 db.execute(
                     "INSERT OR REPLACE INTO deliveries (id, result, expires) VALUES (?, ?, ?)",
-                    (dedupe, json.dumps(result), now + DEDUPE_SECONDS),
+                    (dedupe, _dumps(result), now + DEDUPE_SECONDS),
                 )
             db.execute("COMMIT")
             return result
@@ -242,14 +241,44 @@ _UNLOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+# Takes the lock (KEYS[1]) unless another holder has it, then reads the conversation and the
+# delivery id. A retried call (same token) after a dropped connection finds the lock its own.
+_TAKE = """
+local holder = redis.call('get', KEYS[1])
+if holder and holder ~= ARGV[1] then return false end
+redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
+return {redis.call('get', KEYS[2]) or '', redis.call('get', KEYS[3]) or ''}
+"""
+# Writes a turn only while the lock still holds this holder's token, and releases it.
+# KEYS: lock, conversation, its audit-run set, delivery id, audit record.
+# ARGV: token, state ('' forgets the conversation and its audit records), state ms,
+#       result to keep ('' none), its ms, audit record ('' none), its ms, run, audit key prefix.
+_SAVE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  for _, run in ipairs(redis.call('smembers', KEYS[3])) do redis.call('del', ARGV[9] .. run) end
+  redis.call('del', KEYS[2], KEYS[3])
+else
+  redis.call('set', KEYS[2], ARGV[2], 'px', ARGV[3])
+  if ARGV[6] ~= '' then
+    redis.call('set', KEYS[5], ARGV[6], 'px', ARGV[7])
+    redis.call('sadd', KEYS[3], ARGV[8])
+    redis.call('pexpire', KEYS[3], ARGV[7])
+  end
+end
+if ARGV[4] ~= '' then redis.call('set', KEYS[4], ARGV[4], 'px', ARGV[5]) end
+redis.call('del', KEYS[1])
+return 1
+"""
 
 
 class RedisStore:
     """Conversations as Redis strings with native expiry, shared by every service instance.
 
     A short per-conversation lock makes `change` run once per delivery (it renders a reply,
-    which may have effects). WATCH on the conversation, the delivery id and the lock guards the
-    write should the lock ever lapse, and lets the same EXEC release the lock.
+    which may have effects). Two round trips a turn, each one atomic script: take the lock and
+    read; then write only if the lock is still this turn's (should it ever lapse, nothing is
+    written and the turn starts again), releasing it in the same script.
     """
 
     def __init__(self, url: str, audit_seconds: float = AUDIT_SECONDS, prefix: str = ""):
@@ -260,72 +289,62 @@ class RedisStore:
             retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 2),
         )  # fmt: skip
         self._unlock = self.redis.register_script(_UNLOCK)
+        self._take = self.redis.register_script(_TAKE)
+        self._save = self.redis.register_script(_SAVE)
 
     def _key(self, kind: str, *parts: str) -> str:
         return ":".join((f"{self.prefix}{kind}", *parts))
 
-    def _acquire(self, lock: str) -> str:
-        """Take a conversation's lock, waiting briefly for another request to finish with it."""
+    def _acquire(self, lock: str, conv: str, seen: str) -> tuple[str, bytes, bytes]:
+        """Take a conversation's lock, waiting briefly for another request to finish with it.
+
+        Returns the token and what the conversation and the delivery id held ('' for nothing).
+        """
         token, deadline, pause = os.urandom(8).hex(), time.monotonic() + LOCK_SECONDS / 2, 0.001
-        while not self.redis.set(lock, token, nx=True, px=LOCK_SECONDS * 1000):
+        while True:
+            found = self._take(keys=[lock, conv, seen], args=[token, LOCK_SECONDS * 1000])
+            if found:
+                return token, found[0], found[1]
             if time.monotonic() > deadline:
                 raise StoreUnavailable("conversation stayed locked")
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
-        return token
 
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
-        lock = self._key("lock", key)
+        lock, conv = self._key("lock", key), self._key("conv", key)
+        seen = self._key("dedupe", dedupe) if dedupe else ""
         try:
             while True:
-                token = self._acquire(lock)
+                token, raw, hit = self._acquire(lock, conv, seen or conv)
                 try:
-                    return self._transact(key, lock, change, now, ttl, dedupe, audit)
-                except redis.WatchError:
-                    self._unlock(keys=[lock], args=[token])  # it lapsed and someone wrote: again
+                    if seen and hit and json.loads(hit)["e"] > now:
+                        self._unlock(keys=[lock], args=[token])
+                        return json.loads(hit)["r"]
+                    stored = json.loads(raw) if raw else None
+                    new, result = change(stored["s"] if stored and stored["e"] > now else None)
+                    if self._write(key, lock, token, new, result, now, ttl, seen, audit):
+                        return result
                 except BaseException:
                     self._unlock(keys=[lock], args=[token])
                     raise
+                # The lock lapsed, so another turn may have written: nothing was, start again.
         except redis.RedisError as err:
             raise StoreUnavailable(f"Redis: {err}") from err
 
-    def _transact(self, key, lock, change, now, ttl, dedupe, audit):
-        """Read, change and write under WATCH; the EXEC also releases the lock, if still ours."""
-        conv, seen = self._key("conv", key), self._key("dedupe", dedupe) if dedupe else None
-        with self.redis.pipeline() as pipe:
-            pipe.watch(conv, lock, *([seen] if seen else []))
-            raw, hit = pipe.mget(conv, seen or conv)
-            if seen and hit and json.loads(hit)["e"] > now:
-                pipe.multi()
-                pipe.delete(lock)
-                pipe.execute()
-                return json.loads(hit)["r"]
-            stored = json.loads(raw) if raw else None
-            new, result = change(stored["s"] if stored and stored["e"] > now else None)
-            self._write(pipe, key, new, now, ttl, audit)
-            if seen:
-                kept = {"r": result, "e": now + DEDUPE_SECONDS}
-                pipe.set(seen, _dumps(kept), px=_ms(DEDUPE_SECONDS))
-            pipe.delete(lock)
-            pipe.execute()
-            return result
-
-    def _write(self, pipe, key, new, now, ttl, audit) -> None:
-        """Queue the new state (or its deletion with its audit records) in one MULTI."""
-        conv, runs = self._key("conv", key), self._key("audits", key)
-        if new is None:
-            gone = [self._key("audit", key, run.decode()) for run in pipe.smembers(runs)]
-            pipe.multi()
-            pipe.delete(conv, runs, *gone)
-            return
-        pipe.multi()
-        pipe.set(conv, _dumps({"s": new, "e": now + ttl}), px=_ms(ttl))
-        record = audit(new) if audit else None
-        if record:
-            kept = {"r": record[1], "e": now + self.audit_seconds}
-            pipe.set(self._key("audit", key, record[0]), _dumps(kept), px=_ms(self.audit_seconds))
-            pipe.sadd(runs, record[0])
-            pipe.pexpire(runs, _ms(self.audit_seconds))
+    def _write(self, key, lock, token, new, result, now, ttl, seen, audit) -> bool:
+        """The new state (or its deletion with its audit records), its audit record and the
+        delivery's result, in one script; False when the lock was no longer this turn's."""
+        record = audit(new) if audit and new is not None else None
+        kept = {"r": result, "e": now + DEDUPE_SECONDS}
+        args = [
+            token, _dumps({"s": new, "e": now + ttl}) if new is not None else "", _ms(ttl),
+            _dumps(kept) if seen else "", _ms(DEDUPE_SECONDS),
+            _dumps({"r": record[1], "e": now + self.audit_seconds}) if record else "",
+            _ms(self.audit_seconds), record[0] if record else "", self._key("audit", key, ""),
+        ]  # fmt: skip
+        keys = [lock, self._key("conv", key), self._key("audits", key), seen or lock,
+                self._key("audit", key, record[0] if record else "")]  # fmt: skip
+        return bool(self._save(keys=keys, args=args))
 
     def audits(self, key, now):
         try:
@@ -348,8 +367,8 @@ class RedisStore:
             return False
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
+# One compact encoder for every write: json.dumps with options builds a new one per call.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _ms(seconds: float) -> int:

@@ -15,11 +15,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from alexa_pki import GOOD_URL, CountingFetch, make_pki, signed_headers
-from conftest import ALEXA_SKILL_ID, TWILIO_TOKEN
 from twilio.request_validator import RequestValidator
 
 from skill import alexa_model, content, render, sms
 from skill.alexa_verify import CertificateCache
+from tests.conftest import ALEXA_SKILL_ID, TWILIO_TOKEN
 
 LOCAL = "http://localhost"  # the base URL Flask's test client calls
 MAX_MESSAGE = 1600  # Twilio refuses a longer message (error 21617)

@@ -8,12 +8,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from fake_twilio import FakeTwilio
 from werkzeug.serving import make_server
 
 from app import create_app
 from skill import content
 from skill.config import Settings
+from tests.fake_twilio import FakeTwilio
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 PUBLIC_VIGNETTES = SHARED / "vignettes" / "public.yaml"

@@ -14,11 +14,10 @@ from pathlib import Path
 import redis
 import requests
 
-from tests.conftest import free_port, need
+from tests.conftest import TWILIO_TOKEN, free_port, need
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_SPEC = "app:create_app()"  # what the Dockerfile and `make serve` start
-ECHO_SPEC = "tests.echo_app:create_app()"  # the same app plus the test endpoint
 SHARED_REDIS = "redis://127.0.0.1:6379"
 
 
@@ -49,9 +48,12 @@ def _wait_until(ready, what: str, seconds: float = 20) -> None:
 
 
 class Gunicorn:
-    """`gunicorn -c gunicorn.conf.py SPEC` on a free port, logging to files under `folder`."""
+    """`gunicorn -c gunicorn.conf.py SPEC` on a free port, logging to files under `folder`.
 
-    def __init__(self, folder: Path, env: dict, spec: str = ECHO_SPEC, workers: int = 1):
+    Webhooks are signed with the tests' TWILIO_TOKEN unless `env` names another.
+    """
+
+    def __init__(self, folder: Path, env: dict, spec: str = APP_SPEC, workers: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -60,7 +62,8 @@ class Gunicorn:
         metrics.mkdir(exist_ok=True)
         full = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(self.port),
                 "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "4",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics), **env}  # fmt: skip
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics), "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+                **env}  # fmt: skip
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.proc = subprocess.Popen(

@@ -19,12 +19,12 @@ from alexa_pki import (
     make_pki,
     signed_headers,
 )
-from conftest import ALEXA_SKILL_ID
 
 from app import create_app
 from skill import alexa
 from skill.alexa_verify import CertificateCache
 from skill.engine import Reply
+from tests.conftest import ALEXA_SKILL_ID
 
 USER_ID = "amzn1.ask.account.RUNNER-PRIVATE-ID"
 # From launch to the age question (no fall, weight bearing, no red flags), then to the

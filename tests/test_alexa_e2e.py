@@ -12,10 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ALEXA_SKILL_ID, PUBLIC_VIGNETTES, need
 
 from skill import alexa_model
 from skill.vignettes import answer_for, load_cases
+from tests.conftest import ALEXA_SKILL_ID, PUBLIC_VIGNETTES, need
 
 DRIVER = Path(__file__).resolve().parent / "alexa_e2e"
 MAX_TURNS = 25  # more answers than any path through the script has questions

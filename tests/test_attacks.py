@@ -21,13 +21,13 @@ import requests
 import twilio.request_validator
 from alexa_pki import GOOD_URL, signed_headers
 from channels import CHANNELS, LOCAL, Alexa, Messaging, _alexa_pki
-from conftest import TWILIO_TOKEN
 from twilio.request_validator import RequestValidator
 
 import app as app_module
 from app import create_app
 from skill import content
 from skill.alexa_verify import CertificateCache
+from tests.conftest import TWILIO_TOKEN
 
 TWILIO = [c for c in CHANNELS if c.path.startswith("/twilio/")]
 TEXTING = [c for c in TWILIO if isinstance(c, Messaging)]  # conversations keyed by sender

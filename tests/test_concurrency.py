@@ -17,10 +17,10 @@ from dataclasses import dataclass, field, replace
 import pytest
 import requests
 from channels import CHANNELS
-from conftest import ALEXA_SKILL_ID, PUBLIC_VIGNETTES, TWILIO_TOKEN
 
 from skill import engine
 from skill.vignettes import answer_for, load_cases
+from tests.conftest import ALEXA_SKILL_ID, PUBLIC_VIGNETTES, TWILIO_TOKEN
 from tests.servers import APP_SPEC, Gunicorn, drop_keys, shared_redis_url
 
 LONG = bool(os.environ.get("ROBUST_LONG"))

@@ -5,63 +5,34 @@ import re
 import shutil
 import sqlite3
 import threading
-import uuid
-import xml.etree.ElementTree as ET
 from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
 import requests
-from conftest import PUBLIC_VIGNETTES, TWILIO_TOKEN
-from twilio.request_validator import RequestValidator
 
 from app import create_app
 from skill import config, content, render, sms
 from skill.outbound import OutboundSMS
 from skill.store import conversation_key
 from skill.vignettes import answer_for, load_cases
+from tests.conftest import PUBLIC_VIGNETTES
+from tests.texting import (
+    ACCOUNT,
+    LOCAL,
+    PATH,
+    RUNNER,
+    advised,
+    asked,
+    form,
+    post,
+    post_http,
+    question_texts,
+    said,
+    signature,
+)
 
-PATH = "/twilio/messaging"
-LOCAL = f"http://localhost{PATH}"  # the URL Flask's test client calls
-RUNNER = "+447700900123"
-ACCOUNT = "AC" + "0" * 32
 MAX_CHARS = 1600  # Twilio's limit for one message
-
-
-def form(sender=RUNNER, body="hello", sid=None, **extra):
-    """The fields Twilio posts for an inbound message."""
-    return {
-        "MessageSid": sid or f"SM{uuid.uuid4().hex}", "AccountSid": ACCOUNT, "From": sender,
-        "To": "+447700900999", "Body": body, "NumMedia": "0", **extra,
-    }  # fmt: skip
-
-
-def signature(url, fields, token=TWILIO_TOKEN):
-    return RequestValidator(token).compute_signature(url, fields)
-
-
-def post(client, fields, url=LOCAL, headers=None):
-    """Post through Flask's test client, signed over `url`."""
-    signed = {"X-Twilio-Signature": signature(url, fields), **(headers or {})}
-    return client.post(PATH, data=fields, headers=signed)
-
-
-def post_http(base, fields):
-    """Post over real HTTP to a running server, signed over its URL."""
-    url = base + PATH
-    headers = {"X-Twilio-Signature": signature(url, fields)}
-    return requests.post(url, data=fields, headers=headers, timeout=20)
-
-
-def said(response) -> str | None:
-    """The text of the TwiML reply's message, or None when the reply is <Response/>."""
-    assert response.status_code == 200
-    assert response.headers["Content-Type"].startswith("text/xml")
-    root = ET.fromstring(response.data if hasattr(response, "data") else response.content)
-    assert root.tag == "Response"
-    messages = root.findall("Message")
-    assert len(messages) <= 1
-    return messages[0].text if messages else None
 
 
 def text(client, body, sender=RUNNER, **extra) -> str | None:
@@ -161,6 +132,7 @@ def bad_signatures():
     good = signature(LOCAL, fields)
     yield "forged", fields, {"X-Twilio-Signature": signature(LOCAL, fields, token="guess")}
     yield "missing", fields, {}
+    yield "not ascii", fields, {"X-Twilio-Signature": "\u00e9" * len(good)}
     yield "stale", {**fields, "Body": "no"}, {"X-Twilio-Signature": good}
     yield "extra field", {**fields, "Added": "1"}, {"X-Twilio-Signature": good}
 
@@ -284,10 +256,7 @@ def test_a_picture_with_no_words_asks_for_words_and_changes_nothing(client, scri
 def test_odd_messages_get_a_helpful_reply_in_sms_limits(client, script, body):
     text(client, "hello")
     reply = text(client, body)
-    asking = [
-        render.question_text(script, q, "en-GB", voice=False) for q in script.questions.values()
-    ]
-    assert any(reply.endswith(question) for question in asking)
+    assert any(reply.endswith(question) for question in question_texts(script))
     assert sms.is_gsm7(reply) and sms.segments(reply) <= 2
 
 
@@ -389,23 +358,18 @@ def run_case(script, send, case, channel, n=0):
     """Hold the case's conversation; check every reply's limits; return the outcome given."""
     locale = case.get("locale", "en-GB")
     sender = sender_for(script, locale, n, channel)
-    questions = {render.question_text(script, q, locale, voice=False): q
-                 for q in script.questions.values()}  # fmt: skip
-    outcomes = {render.outcome_text(script, o, locale, voice=False): o
-                for o in script.outcomes.values()}  # fmt: skip
     message = case["opening"]
     for _ in range(len(script.questions) + 1):
         reply = said(send(form(sender, message, ProfileName="Runner", WaId=sender[-12:])))
         assert len(reply) <= MAX_CHARS
         if channel == "sms":
             assert sms.is_gsm7(reply), case["id"]
-        given = [o for t, o in outcomes.items() if t in reply]
+        given = advised(script, reply, locale)
         if given:
-            return given[0]
+            return given
         if channel == "sms":
             assert sms.segments(reply) <= 2, (case["id"], reply)
-        asked = max((t for t in questions if t in reply), key=len)
-        message = answer_for(questions[asked], case["facts"])
+        message = answer_for(asked(script, reply, locale), case["facts"])
     raise AssertionError(f"{case['id']}: no outcome")
 
 

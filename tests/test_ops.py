@@ -12,15 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from app import create_app
 from skill import config, content
 from tests.conftest import free_port
-from tests.echo_app import create_app
 from tests.servers import APP_SPEC, ROOT
-
-
-@pytest.fixture
-def echo(settings, script):
-    return create_app(settings, script).test_client()
+from tests.texting import advised, form, post, said
 
 
 def test_readyz_is_ready_with_a_store_and_current_content(client, script):
@@ -48,22 +44,20 @@ def test_a_store_outage_answers_with_the_fallback_and_is_counted(settings, scrip
     down = replace(settings, state_url=f"redis://127.0.0.1:{free_port()}/0")
     client = create_app(down, script).test_client()
     before = _sample(client, 'triage_store_errors_total{channel="sms"}')
-    response = client.post("/test/converse", json={"address": "+15005550006", "message": "hi"})
-    assert response.status_code == 200
-    assert response.json["text"] == script.fill(script.messages["store_down"], "en-GB")
+    reply = said(post(client, form("+447700900006", "hi")))
+    assert reply == script.fill(script.messages["store_down"], "en-GB")
     assert _sample(client, 'triage_store_errors_total{channel="sms"}') == before + 1
 
 
-def test_metrics_count_requests_outcomes_and_red_flags(echo, script):
+def test_metrics_count_requests_outcomes_and_red_flags(client, script):
     opening = "I fell on my run and cannot put weight on my leg"
-    before = _sample(echo, 'triage_red_flags_total{outcome="fracture_or_dislocation"}')
-    reply = echo.post("/test/converse", json={"address": "+15005550007", "message": opening})
-    outcome = script.outcomes[reply.json["outcome"]]
+    before = _sample(client, 'triage_red_flags_total{outcome="fracture_or_dislocation"}')
+    outcome = advised(script, said(post(client, form("+447700900007", opening))))
     assert outcome.id == "fracture_or_dislocation"
     labels = f'condition="{outcome.id}",level="{outcome.level}"'
-    assert _sample(echo, f"triage_outcomes_total{{{labels}}}") >= 1
-    assert _sample(echo, f'triage_red_flags_total{{outcome="{outcome.id}"}}') == before + 1
-    assert _sample(echo, 'triage_requests_total{channel="test",status="200"}') >= 1
+    assert _sample(client, f"triage_outcomes_total{{{labels}}}") >= 1
+    assert _sample(client, f'triage_red_flags_total{{outcome="{outcome.id}"}}') == before + 1
+    assert _sample(client, 'triage_requests_total{channel="messaging",status="200"}') >= 1
 
 
 def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):

@@ -1,22 +1,22 @@
-"""Scale-out against real processes: two gunicorn instances sharing Redis, and a Redis outage."""
+"""Scale-out against real processes: two gunicorn instances sharing Redis, and a Redis outage.
+
+Every turn is a signed Twilio messaging webhook; its MessageSid is the delivery id.
+"""
 
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import requests
 
+from app import create_app
 from skill import vignettes
 from skill.config import Settings
-from skill.service import Triage
-from skill.store import MemoryStore
-from tests.conftest import PUBLIC_VIGNETTES
-from tests.echo_app import as_json
+from tests.conftest import PUBLIC_VIGNETTES, TWILIO_TOKEN
 from tests.servers import Gunicorn, RedisServer, drop_keys, shared_redis_url
+from tests.texting import RUNNER, advised, asked, form, post, post_http, said
 
-RUNNER = "+447700900123"
 SECRET = "two-instance-secret"
 
 
@@ -24,11 +24,9 @@ def case(case_id: str) -> dict:
     return next(c for c in vignettes.load_cases(PUBLIC_VIGNETTES) if c["id"] == case_id)
 
 
-def send(server: Gunicorn, message: str, sid: str | None = None, address: str = RUNNER) -> dict:
-    body = {"address": address, "message": message, "sid": sid or uuid.uuid4().hex}
-    response = requests.post(f"{server.url}/test/converse", json=body, timeout=10)
-    assert response.status_code == 200
-    return response.json()
+def send(server: Gunicorn, message: str, sid: str | None = None, address: str = RUNNER) -> str:
+    """Text one message to a server; the text of its reply."""
+    return said(post_http(server.url, form(address, message, sid)))
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +45,9 @@ def pair(tmp_path_factory):
 
 def oracle(script):
     """One in-process service: the replies a single instance would give."""
-    triage = Triage(script, MemoryStore(), Settings(state_secret=SECRET))
-    return lambda message: triage.converse("sms", RUNNER, message, as_json)
+    settings = Settings(state_url="memory:", state_secret=SECRET, twilio_auth_token=TWILIO_TOKEN)
+    client = create_app(settings, script).test_client()
+    return lambda message: said(post(client, form(RUNNER, message)))
 
 
 def test_a_conversation_alternating_between_instances_continues(pair, script):
@@ -57,23 +56,25 @@ def test_a_conversation_alternating_between_instances_continues(pair, script):
     while True:
         reply = send(pair[turn % 2], message)
         assert reply == expected(message)
-        if not reply["question"]:
+        question = asked(script, reply)
+        if not question:
             break
-        message = vignettes.answer_for(script.questions[reply["question"]], runner["facts"])
+        message = vignettes.answer_for(question, runner["facts"])
         turn += 1
     assert turn >= 10
-    assert reply["outcome"] == runner["condition"]
+    assert advised(script, reply).id == runner["condition"]
 
 
 def test_a_retry_landing_on_the_other_instance_is_answered_once(pair, script):
     address = "whatsapp:+447700900456"
     first = send(pair[0], "my hip hurts", address=address)
-    answer = vignettes.answer_for(script.questions[first["question"]], {})
-    once = send(pair[0], answer, sid="SMretry1", address=address)
-    again = send(pair[1], answer, sid="SMretry1", address=address)
-    assert again == once
+    answer = vignettes.answer_for(asked(script, first), {})
+    delivery = form(address, answer, sid="SMretry1")
+    once = post_http(pair[0].url, delivery)
+    again = post_http(pair[1].url, delivery)  # Twilio's retry of the same MessageSid
+    assert said(once) and again.content == once.content
     # Had the retry moved the conversation on, "help" would show a later question.
-    assert send(pair[1], "help", address=address)["question"] == once["question"]
+    assert asked(script, send(pair[1], "help", address=address)) == asked(script, said(once))
 
 
 def test_metrics_sum_both_workers_after_a_conversation(pair, script):
@@ -87,17 +88,15 @@ def test_metrics_sum_both_workers_after_a_conversation(pair, script):
     assert _value(page, f"triage_outcomes_total{{{labels}}}") >= 2
     assert _value(page, f'triage_red_flags_total{{outcome="{outcome.id}"}}') >= 2
     assert _value(page, 'triage_dedupe_hits_total{channel="sms"}') >= 1
-    assert _value(page, 'triage_requests_total{channel="test",status="200"}') >= 3
+    assert _value(page, 'triage_requests_total{channel="messaging",status="200"}') >= 3
     assert _value(page, 'triage_turn_seconds_count{channel="sms"}') >= 3
 
 
 def test_logs_are_json_with_request_ids_and_no_numbers_or_messages(pair):
     opening = "outer hip hurts when I lie on it at night, I am fifty two"
-    response = requests.post(
-        f"{pair[1].url}/test/converse", headers={"X-Request-Id": "trace-42"},
-        json={"address": RUNNER, "message": opening, "sid": "SMlog"}, timeout=10,
-    )  # fmt: skip
-    assert response.headers["X-Request-Id"] == "trace-42"
+    delivery = form(RUNNER, opening, sid="SMlog")
+    response = post_http(pair[1].url, delivery, headers={"X-Request-Id": "trace-42"})
+    assert said(response) and response.headers["X-Request-Id"] == "trace-42"
     logs = pair[0].logs() + pair[1].logs()
     lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
     assert any(line.get("request_id") == "trace-42" for line in lines)
@@ -110,16 +109,16 @@ def test_a_redis_outage_gets_a_safe_answer_and_conversations_resume(tmp_path, sc
     server = Gunicorn(tmp_path / "svc", {"STATE_URL": redis_server.url, "STATE_SECRET": SECRET})
     try:
         runner = case("P10")
-        first = send(server, runner["opening"])
-        assert first["question"]
-        answer = vignettes.answer_for(script.questions[first["question"]], runner["facts"])
-        assert send(server, answer)["question"] != first["question"]
+        question = asked(script, send(server, runner["opening"]))
+        assert question
+        answer = vignettes.answer_for(question, runner["facts"])
+        assert asked(script, send(server, answer)) != question
         assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 200
 
         redis_server.kill()
         down = send(server, "yes")
-        assert script.locales["en-GB"].emergency in down["text"]
-        assert "try again" in down["text"]
+        assert script.locales["en-GB"].emergency in down
+        assert "try again" in down
         ready = requests.get(f"{server.url}/readyz", timeout=5)
         assert ready.status_code == 503
         assert "store: not reachable" in ready.json()["reasons"]
@@ -128,8 +127,8 @@ def test_a_redis_outage_gets_a_safe_answer_and_conversations_resume(tmp_path, sc
         redis_server = RedisServer(redis_server.port)
         back = send(server, "yes")
         intro = script.fill(script.messages["intro"], "en-GB")
-        assert back["text"].startswith(intro)  # the state went with Redis: a fresh start
-        assert back["question"]
+        assert back.startswith(intro)  # the state went with Redis: a fresh start
+        assert asked(script, back)
         assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 200
         assert "store unavailable" in server.logs()
     finally:

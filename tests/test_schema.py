@@ -15,7 +15,6 @@ import hypothesis
 import pytest
 import schemathesis
 import yaml
-from conftest import ALEXA_SKILL_ID
 from hypothesis import HealthCheck
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -24,6 +23,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.conftest import ALEXA_SKILL_ID
 
 OPENAPI = Path(__file__).resolve().parent.parent / "openapi.yaml"
 LONG = bool(os.environ.get("ROBUST_LONG"))

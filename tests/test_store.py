@@ -122,3 +122,25 @@ def test_one_delivery_from_many_threads_runs_once(store):
     assert len(calls) == 1
     assert results == ["the one reply"] * 8
     assert read(store, "sms:a") == {"n": 1}
+
+
+def test_a_redis_turn_whose_lock_lapsed_writes_nothing_and_runs_again():
+    url = shared_redis_url()
+    store = open_store(url)
+    lapsed = []
+
+    def increment(old):
+        if not lapsed:
+            # This turn's lock expires (as after a 10 s stall) and another turn takes the
+            # conversation and writes it before this one tries to.
+            lapsed.append(store.redis.delete(store._key("lock", "sms:slow")))
+            store.transact("sms:slow", lambda o: ({"n": (o or {"n": 0})["n"] + 1}, None),
+                           now=NOW, ttl=TTL)  # fmt: skip
+        return {"n": (old or {"n": 0})["n"] + 1}, None
+
+    try:
+        store.transact("sms:slow", increment, now=NOW, ttl=TTL)
+        assert lapsed == [1]
+        assert read(store, "sms:slow") == {"n": 2}  # neither turn's increment was lost
+    finally:
+        drop_keys(url)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PUBLIC_VIGNETTES
 
 from skill import content, engine, vignettes
 from skill.__main__ import main
 from skill.content import LEVELS
+from tests.conftest import PUBLIC_VIGNETTES
 
 HERE = Path(__file__).resolve().parent
 PROJECT_VIGNETTES = HERE / "vignettes" / "project.yaml"

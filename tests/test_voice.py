@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
-from conftest import PUBLIC_VIGNETTES, TWILIO_TOKEN
 from twilio.request_validator import RequestValidator
 
 from app import create_app
@@ -18,6 +17,7 @@ from skill import sms
 from skill.outbound import OutboundSMS
 from skill.vignettes import answer_for, load_cases
 from skill.voice import speakable
+from tests.conftest import PUBLIC_VIGNETTES, TWILIO_TOKEN
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
     "en-GB": "+447700900123", "en-US": "+12025550123", "en-IE": "+353855550123",
