@@ -39,6 +39,13 @@ def on_starting(server):
         os.remove(path)
 
 
+def worker_exit(server, worker):
+    """Let texts still being sent (clinic alerts, call summaries) finish before the worker goes."""
+    outbound = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("outbound")
+    if outbound:
+        outbound.flush(timeout=graceful_timeout)
+
+
 def child_exit(server, worker):
     """Let the live-gauge files of a finished worker go."""
     multiprocess.mark_process_dead(worker.pid)

@@ -1,7 +1,11 @@
 """Texts sent through Twilio's REST API, against a local stand-in for the API."""
 
 import logging
+import runpy
+import threading
 from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
 
 from skill.outbound import OutboundSMS, clinic_alert
 
@@ -92,3 +96,18 @@ def test_not_configured_without_account_and_sender(settings):
     assert OutboundSMS.from_settings(settings) is None
     full = replace(settings, twilio_account_sid=ACCOUNT, twilio_from="+447700900999")
     assert isinstance(OutboundSMS.from_settings(full), OutboundSMS)
+
+
+def test_a_stopping_gunicorn_worker_waits_for_texts_still_being_sent(
+    app, settings, twilio_api, monkeypatch, tmp_path
+):
+    """gunicorn.conf.py's worker_exit hook, given a worker whose app has a text in flight."""
+    # Loading the config sets the metrics directory when unset: keep that out of other tests.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    namespace = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    app.extensions["outbound"] = outbound(settings, twilio_api)
+    twilio_api.release.clear()
+    app.extensions["outbound"].send_later(RUNNER, "in flight")
+    threading.Timer(0.2, twilio_api.release.set).start()
+    namespace["worker_exit"](None, SimpleNamespace(wsgi=app))
+    assert [m["Body"] for m in twilio_api.messages] == ["in flight"]
