@@ -145,3 +145,11 @@ def test_help_is_spoken_for_the_ear_on_voice(script):
     assert "Reply" not in replies[-1].speech.split("Say yes")[0]
     assert "In an emergency, call 999" in replies[-1].speech
     assert "Reply BACK" in replies[-1].text
+
+
+@pytest.mark.parametrize(
+    "message", ["Hip is killing me, I can barely walk", "I'm struggling to walk on it"]
+)
+def test_hardly_able_to_walk_is_severe_pain_at_least(script, message):
+    _, [reply] = talk(script, message)
+    assert reply.outcome.id == "severe_pain" and reply.outcome.level == "consultation_24"
