@@ -27,8 +27,14 @@ SECURITY_HEADERS = {
 def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
     """Build the Flask app; tests pass their own settings and content."""
     logs.setup()
-    script = script or content.load()
-    settings = settings or config.from_env(locales=tuple(script.locales))
+    try:
+        script = script or content.load()
+        settings = settings or config.from_env(locales=tuple(script.locales))
+    except (content.ContentError, config.SettingsError) as err:
+        # One clear line naming the file and place, or the setting, instead of a traceback;
+        # exit status 3 is gunicorn's boot error, so its master stops rather than retrying.
+        logging.getLogger(__name__).critical("not starting: %s", err)
+        raise SystemExit(3) from None
     for warning in script.warnings:
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)

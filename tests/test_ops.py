@@ -133,3 +133,14 @@ def _sample(client, sample: str) -> float:
         if line.startswith(sample + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+def test_a_wrong_setting_stops_start_up_with_one_clear_line(tmp_path):
+    env = {"PORT": "http", "PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", "from app import create_app; create_app()"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 3
+    assert "not starting: PORT='http' is not a int" in done.stderr
+    assert "Traceback" not in done.stderr
