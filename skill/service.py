@@ -55,8 +55,7 @@ class Triage:
                 self.script, state, message, now,
                 locale=locale, ttl_seconds=self.settings.ttl_seconds,
             )  # fmt: skip
-            earlier = state.get("outcome") if state else None
-            turn["reached"] = reply.outcome if new and new["outcome"] != earlier else None
+            turn["reached"] = reply.outcome if reply.reached else None
             return new, render(reply)
 
         try:
