@@ -22,7 +22,7 @@ from skill import content, engine  # noqa: E402
 from skill.store import SQLiteStore  # noqa: E402
 from skill.vignettes import answer_for, load_cases  # noqa: E402
 
-CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "vignettes" / "public.yaml"
+CASES = Path(__file__).resolve().parent.parent / "tests" / "vignettes" / "public.yaml"
 
 
 def per_call(fn, repeat: int) -> float:

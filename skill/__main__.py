@@ -100,8 +100,7 @@ def run_vignettes(args) -> int:
     script = content.load(args.content)
     cases = vignettes.load_cases(args.file)
     if args.understanding:
-        stated = vignettes.load_cases(args.stated) if args.stated else {}
-        readings = [vignettes.read_opening(script, c, stated.get(c["id"], ())) for c in cases]
+        readings = [vignettes.read_opening(script, c) for c in cases]
         summary = vignettes.understanding(readings)
         if args.json:
             openings = [dataclasses.asdict(r) for r in readings]
@@ -183,7 +182,6 @@ def main(argv=None) -> int:
     p.add_argument("--content", default=content.DEFAULT_DIR)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--understanding", action="store_true", help="measure the openings instead")
-    p.add_argument("--stated", help="YAML of case id -> facts its opening states")
     p.set_defaults(func=run_vignettes)
     p = sub.add_parser("graph", help=draw.__doc__)
     p.add_argument("path", nargs="?", default=content.DEFAULT_DIR)

@@ -176,7 +176,7 @@ def _answers(script: Script, fact: str, value) -> set[tuple[str, str]]:
     }
 
 
-def read_opening(script: Script, case: dict, stated=()) -> Reading:
+def read_opening(script: Script, case: dict) -> Reading:
     """Measure the opening of a case: which stated facts and red flags the reader found."""
     text = understand.read(script, case["opening"])
     facts = case.get("facts", {})
@@ -184,7 +184,7 @@ def read_opening(script: Script, case: dict, stated=()) -> Reading:
     found = understand.detect(script, text)
     asked = run(script, case).asked
     first_reask = len(asked) > 1 and asked[0] == asked[1]
-    stated = tuple(f for f in (*stated, *case.get("stated", ())) if _answers(script, f, True))
+    stated = tuple(f for f in case.get("stated", ()) if _answers(script, f, True))
     picked = tuple(
         f for f in stated if any(found.get(q) == v for q, v in _answers(script, f, facts.get(f)))
     )

@@ -15,8 +15,7 @@ from skill import content
 from skill.config import Settings
 from tests.fake_twilio import FakeTwilio
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
-PUBLIC_VIGNETTES = SHARED / "vignettes" / "public.yaml"
+PUBLIC_VIGNETTES = Path(__file__).resolve().parent / "vignettes" / "public.yaml"
 TWILIO_TOKEN = "test-auth-token"
 ALEXA_SKILL_ID = "amzn1.ask.skill.test-runner-hip-check"
 
