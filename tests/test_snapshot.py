@@ -38,7 +38,7 @@ def play(client, channel, script, case: dict) -> list[bytes]:
     talk = channel.conversation(script, vignettes.case_locale(case), 1)
     bodies = []
     if "script" in case:
-        lines = ([channel.opening(case)] if channel.opening(case) != case["opening"] else [])
+        lines = [channel.opening(case)] if channel.opening(case) != case["opening"] else []
         for message in [*lines, *case["script"]]:
             response = talk.call(message).to_client(client)
             talk.read(response)  # a call's next step posts to this reply's action
@@ -86,4 +86,3 @@ def test_every_reply_is_as_recorded(app, client, script, request):
         f"{len(changed)} conversations changed, first {changed[:8]}; "
         "SNAPSHOT_DUMP=DIR writes them out to compare"
     )
-
