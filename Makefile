@@ -47,7 +47,7 @@ purge: $(VENV)/.installed
 
 # Robustness: the long fuzz, attack and concurrency runs; a 5-minute soak under gunicorn.
 fuzz: $(VENV)/.installed
-	ROBUST_LONG=1 $(BIN)/python -m pytest tests/test_schema.py tests/test_fuzz.py tests/test_attacks.py tests/test_concurrency.py
+	ROBUST_LONG=1 $(BIN)/python -m pytest tests/robustness
 
 soak: $(VENV)/.installed
 	$(BIN)/python bench/soak.py --seconds 300

@@ -6,12 +6,14 @@ import logging
 
 from flask import Flask, jsonify
 
-from skill import alexa, config, content, logs, ops
-from skill.messaging import blueprint as messaging
-from skill.outbound import OutboundSMS
+from skill import config, content
+from skill.channels import alexa
+from skill.channels.messaging import blueprint as messaging
+from skill.channels.outbound import OutboundSMS
+from skill.channels.voice import bp as voice_bp
+from skill.ops import endpoints, logs
 from skill.service import Triage
-from skill.store import open_store
-from skill.voice import bp as voice_bp
+from skill.stores import open_store
 
 MAX_BODY = 64 * 1024  # Twilio's and Alexa's requests are a few KiB; larger ones get 413
 # Our answers are TwiML, JSON and text for machines: nothing to frame, sniff, cache or run.
@@ -41,7 +43,7 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
     app.extensions["triage"] = Triage(script, store, settings)
-    ops.init_app(app)
+    endpoints.init_app(app)
     app.extensions["outbound"] = OutboundSMS.from_settings(settings)
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)

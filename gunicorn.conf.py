@@ -61,7 +61,7 @@ logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "json": {"()": "skill.logs.JsonFormatter"},
+        "json": {"()": "skill.ops.logs.JsonFormatter"},
         "access": {"format": "%(message)s"},
     },
     "handlers": {

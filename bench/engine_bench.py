@@ -18,9 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from skill import content, engine  # noqa: E402
-from skill.store import SQLiteStore  # noqa: E402
-from skill.vignettes import answer_for, load_cases  # noqa: E402
+from skill import content
+from skill.safety.vignettes import answer_for, load_cases  # noqa: E402
+from skill.stores.sqlite import SQLiteStore  # noqa: E402
+from skill.triage import engine  # noqa: E402
 
 CASES = Path(__file__).resolve().parent.parent / "tests" / "vignettes" / "public.yaml"
 

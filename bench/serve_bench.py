@@ -30,10 +30,13 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from skill import content, engine, vignettes  # noqa: E402
+from skill import content
 from skill.config import Settings  # noqa: E402
+from skill.safety import vignettes
 from skill.service import Triage  # noqa: E402
-from skill.store import SQLiteStore, open_store  # noqa: E402
+from skill.stores import open_store  # noqa: E402
+from skill.stores.sqlite import SQLiteStore
+from skill.triage import engine  # noqa: E402
 from tests.conftest import PUBLIC_VIGNETTES  # noqa: E402
 from tests.servers import APP_SPEC, Gunicorn, RedisServer  # noqa: E402
 from tests.texting import PATH, form, signature  # noqa: E402

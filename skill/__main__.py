@@ -11,8 +11,11 @@ import time
 
 import yaml
 
-from skill import alexa_model, config, content, engine, graph, vignettes
-from skill.store import open_store
+from skill import config, content
+from skill.channels import alexa_model
+from skill.safety import graph, vignettes
+from skill.stores import open_store
+from skill.triage import engine
 
 VOICE_CHANNELS = ("voice", "alexa")
 

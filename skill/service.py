@@ -16,10 +16,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from skill import engine, metrics
 from skill.config import Settings
 from skill.content import Script
-from skill.store import Store, StoreUnavailable, conversation_key
+from skill.ops import metrics
+from skill.stores import Store, StoreUnavailable, conversation_key
+from skill.triage import engine
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -13,11 +10,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from skill import content
 from skill.config import Settings
+from tests.common import ALEXA_SKILL_ID, TWILIO_TOKEN, free_port
 from tests.fake_twilio import FakeTwilio
-
-PUBLIC_VIGNETTES = Path(__file__).resolve().parent / "vignettes" / "public.yaml"
-TWILIO_TOKEN = "test-auth-token"
-ALEXA_SKILL_ID = "amzn1.ask.skill.test-runner-hip-check"
 
 
 @pytest.fixture(scope="session")
@@ -47,12 +41,6 @@ def client(app):
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(app):
     """The app served over real HTTP on a loopback port; yields its base URL."""
@@ -61,14 +49,6 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-
-
-def need(available: bool, what: str) -> None:
-    """Skip on a laptop without a real dependency; never in CI, where it must fail."""
-    if not available:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{what} is required in CI")
-        pytest.skip(f"{what} is not available here")
 
 
 def pytest_addoption(parser):

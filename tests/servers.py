@@ -14,9 +14,8 @@ from pathlib import Path
 import redis
 import requests
 
-from tests.conftest import TWILIO_TOKEN, free_port, need
+from tests.common import ROOT, TWILIO_TOKEN, free_port, need
 
-ROOT = Path(__file__).resolve().parent.parent
 APP_SPEC = "app:create_app()"  # what the Dockerfile and `make serve` start
 SHARED_REDIS = "redis://127.0.0.1:6379"
 

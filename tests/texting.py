@@ -13,9 +13,9 @@ import xml.etree.ElementTree as ET
 import requests
 from twilio.request_validator import RequestValidator
 
-from skill import render
 from skill.content import Outcome, Question, Script
-from tests.conftest import TWILIO_TOKEN
+from skill.triage import render
+from tests.common import TWILIO_TOKEN
 
 PATH = "/twilio/messaging"
 LOCAL = f"http://localhost{PATH}"  # the URL Flask's test client calls

@@ -1,0 +1,105 @@
+"""Texts sent outside a webhook reply, through Twilio's REST API, off the request thread.
+
+The clinic alert on urgent advice (ESCALATION_SMS_TO) goes this way, and any channel may use it
+to text someone. Sending never raises into the caller and never delays a reply: each text goes
+on its own thread, is retried on a fault worth retrying, and is logged without number or text.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from skill.config import Settings
+from skill.content import Level, Outcome
+
+log = logging.getLogger(__name__)
+TRIES = 3
+TIMEOUT = 10  # seconds per try, so a hung API cannot hold a thread for long
+ALERT_FROM = Level.CONSULTATION_24  # advice at this level or above alerts the clinic
+
+
+class OutboundSMS:
+    """Sends texts from TWILIO_FROM under the account's credentials."""
+
+    def __init__(
+        self, settings: Settings, http_client: HttpClient | None = None, backoff: float = 2.0
+    ):
+        self.sender, self.clinic, self.backoff = (
+            settings.twilio_from, settings.escalation_sms_to, backoff,
+        )  # fmt: skip
+        self.client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token,
+            http_client=http_client or TwilioHttpClient(timeout=TIMEOUT),
+        )  # fmt: skip
+        self._threads: set[threading.Thread] = set()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, http_client: HttpClient | None = None):
+        """An OutboundSMS when account, token and sender are all set, else None."""
+        if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from:
+            return cls(settings, http_client)
+        return None
+
+    def send_later(self, to: str, body: str) -> None:
+        """Queue one text on a background thread and return at once."""
+        thread = threading.Thread(target=self._send, args=(to, body), daemon=True)
+        self._threads.add(thread)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: the caller's reply matters more
+            self._threads.discard(thread)
+            log.error("outbound SMS not sent: no thread to send it on")
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait for texts still being sent (at shutdown, and in tests)."""
+        for thread in list(self._threads):
+            thread.join(timeout)
+
+    def alert_clinic(self, name: str, outcome: Outcome, conversation: str, when: float) -> bool:
+        """Text the clinic about urgent advice when ESCALATION_SMS_TO is set; True if queued."""
+        if not self.clinic or outcome.level < ALERT_FROM:
+            return False
+        self.send_later(self.clinic, clinic_alert(name, outcome, conversation, when))
+        return True
+
+    def _send(self, to: str, body: str) -> None:
+        try:
+            for attempt in range(1, TRIES + 1):
+                try:
+                    sent = self.client.messages.create(to=to, from_=self.sender, body=body)
+                    log.info("outbound SMS %s accepted on try %d", sent.sid, attempt)
+                    return
+                except Exception as err:  # network faults too: nothing may escape the thread
+                    status = getattr(err, "status", None)
+                    log.warning("outbound SMS try %d of %d failed: %s %s",
+                                attempt, TRIES, type(err).__name__, status or "")  # fmt: skip
+                    if not _worth_retrying(err) or attempt == TRIES:
+                        break
+                    time.sleep(self.backoff * 2 ** (attempt - 1))
+            log.error("outbound SMS not sent: gave up")
+        finally:
+            self._threads.discard(threading.current_thread())
+
+
+def _worth_retrying(err: Exception) -> bool:
+    """Twilio refusing the text (4xx, say a bad number) will refuse it again; the rest may pass."""
+    if isinstance(err, TwilioRestException):
+        return err.status >= 500 or err.status == 429
+    return True
+
+
+def clinic_alert(name: str, outcome: Outcome, conversation: str, when: float) -> str:
+    """The clinic's alert: level, condition, hashed conversation id and time; no message text."""
+    stamp = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{name} alert: {outcome.level} advice ({outcome.title}) given in conversation "
+        f"{conversation} at {stamp}."
+    )

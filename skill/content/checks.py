@@ -1,0 +1,82 @@
+"""Whole-script checks run at load: the graph, the SMS budget and review dates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from skill.content import sms
+from skill.content.model import ContentError, Script
+
+SMS_BUDGET = 306  # two GSM-7 segments
+
+
+def _script_fault(place: str, fault: str) -> ContentError:
+    return ContentError("content/script.yaml", place, fault)
+
+
+def check_graph(script: Script) -> None:
+    """Every answer leads somewhere, no path loops, and every outcome can be reached."""
+    known = set(script.questions) | set(script.outcomes)
+    for place, target in [("start", script.start), ("safe_ending", script.safe_ending)]:
+        if target not in known:
+            raise _script_fault(place, f"'{target}' is neither a question nor an outcome")
+    for q in script.questions.values():
+        for target in q.targets():
+            if target not in known:
+                raise _script_fault(
+                    f"questions.{q.id}",
+                    f"an answer leads to '{target}', which is neither a question nor an outcome",
+                )
+    reached, path = set(), []
+
+    def visit(node: str) -> None:
+        if node in path:
+            loop = " -> ".join(path[path.index(node) :] + [node])
+            raise _script_fault(f"questions.{node}", f"answers lead round in a cycle: {loop}")
+        if node in reached:
+            return
+        reached.add(node)
+        question = script.questions.get(node)
+        if question:
+            path.append(node)
+            for target in question.targets():
+                visit(target)
+            path.pop()
+
+    visit(script.start)
+    reached |= {flag.outcome for flag in script.red_flags} | {script.safe_ending}
+    for oid in script.outcomes:
+        if oid not in reached:
+            raise ContentError("content/outcomes.yaml", f"outcomes.{oid}", "no path reaches it")
+    for qid in script.questions:
+        if qid not in reached:
+            raise _script_fault(f"questions.{qid}", "no path reaches it")
+
+
+def check_budget(script: Script) -> None:
+    """Questions and short advice fit two SMS segments in every locale."""
+    from skill.triage.render import question_text  # render depends on content, not the other way
+
+    footer = script.messages["footer"]
+    for code in script.locales:
+        for q in script.questions.values():
+            text = question_text(script, q, code, voice=False)
+            if sms.segments(text) > 2:
+                raise ContentError("content/script.yaml", f"questions.{q.id}.text",
+                                   f"is {len(text)} characters with its options in {code}: "
+                                   f"over the {SMS_BUDGET} of two SMS segments")  # fmt: skip
+        for o in script.outcomes.values():
+            text = script.fill(f"{o.short}\n{footer}", code)
+            if sms.segments(text) > 2:
+                raise ContentError("content/outcomes.yaml", f"outcomes.{o.id}.short",
+                                   f"is {len(text)} characters with the footer in {code}: "
+                                   f"over the {SMS_BUDGET} of two SMS segments")  # fmt: skip
+
+
+def with_warnings(script: Script, today: date) -> Script:
+    warnings = tuple(
+        f"content/outcomes.yaml: outcomes.{o.id}: review was due on {o.review_due}"
+        for o in script.outcomes.values()
+        if o.review_due < today
+    )
+    return Script(**{**script.__dict__, "warnings": warnings})

@@ -1,0 +1,1 @@
+"""Operations: readiness and metrics endpoints, request ids, JSON logs."""

@@ -1,0 +1,58 @@
+"""Operations endpoints and hooks shared by every channel: readiness, metrics, request ids.
+
+`/readyz` tells a load balancer whether to send traffic here (store reachable, content loaded
+and within its review dates); `/metrics` serves Prometheus; every response carries the request
+id that its log lines carry, and is counted by channel (its blueprint) and status.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+
+from skill.ops import metrics
+
+bp = Blueprint("ops", __name__)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what we accept from X-Request-Id
+
+
+@bp.get("/readyz")
+def readyz():
+    """200 when this instance can take conversations; 503 with the reasons when not."""
+    triage = current_app.extensions["triage"]
+    reasons = [] if triage.store.ping() else ["store: not reachable"]
+    if not triage.script.questions:
+        reasons.append("content: not loaded")
+    reasons += [f"content: {warning}" for warning in triage.script.warnings]
+    if reasons:
+        return jsonify(status="not ready", reasons=reasons), 503
+    return jsonify(status="ready", content=triage.script.version)
+
+
+@bp.get("/metrics")
+def prometheus():
+    """The Prometheus exposition of this service's counters, from all of its workers."""
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type)
+
+
+def _start() -> None:
+    """Take the caller's request id when it is sane, else make one."""
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+
+
+def _finish(response: Response) -> Response:
+    """Echo the request id and count the response by channel and status."""
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    metrics.REQUESTS.labels(request.blueprint or "app", str(response.status_code)).inc()
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Add the endpoints and the per-request hooks to the app."""
+    app.register_blueprint(bp)
+    app.before_request(_start)
+    app.after_request(_finish)

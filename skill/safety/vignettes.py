@@ -1,0 +1,243 @@
+"""Vignette cases: a runner's opening and facts, answered question by question.
+
+Answers come from the content's own question `facts` and types, never from the wording,
+so new cases and new questions need no code. `run` plays a case through the engine and
+grades the level against the levels a clinician accepts; `understanding` measures how much
+of each opening message the free-text reader picks up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import yaml
+
+from skill.content import Level, Question, Script
+from skill.triage import engine, understand
+
+MAX_TURNS = 60  # more than any path through the script, with every re-ask
+DEFAULT_LOCALE = "en-GB"
+
+
+def load_cases(path: str | Path) -> list[dict]:
+    """The cases in a vignette file."""
+    with open(path, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def answer_value(question: Question, facts: dict) -> str | None:
+    """The answer the facts give, as the engine's value: yes/no, an option id or a number."""
+    if question.type == "number":
+        values = [facts[f] for f in question.facts if isinstance(facts.get(f), int | float)]
+        return str(int(values[0])) if values else None
+    if question.type == "choice":
+        wanted = {facts.get(f) for f in question.facts}
+        return next((o.id for o in question.options if o.id in wanted), None)
+    return "yes" if any(facts.get(f) is True for f in question.facts) else "no"
+
+
+def answer_for(question: Question, facts: dict, unsure=()) -> str:
+    """What the runner in the case would reply: a fact not given counts as no (or unknown).
+
+    A fact named in `unsure` is answered vaguely: "sort of" when it is true, else "dunno".
+    """
+    doubtful = [f for f in question.facts if f in unsure]
+    if doubtful:
+        return "sort of" if any(facts.get(f) is True for f in doubtful) else "dunno"
+    value = answer_value(question, facts)
+    if value is None:
+        return "not sure"
+    if question.type == "choice":
+        return next(o.label for o in question.options if o.id == value)
+    return value
+
+
+@dataclass(frozen=True)
+class Result:
+    """How one case went: the advice given against the advice accepted."""
+
+    id: str
+    level: str
+    condition: str
+    accept: tuple[str, ...]
+    expected: str | None
+    verdict: str  # exact | over | UNDER
+    asked: tuple[str, ...]  # questions asked, in order, re-asks included
+    reasks: int
+
+
+def verdict(level: str, accept) -> str:
+    """exact when accepted, UNDER when below the lowest accepted level, else over."""
+    if level in accept:
+        return "exact"
+    if Level(level) < min(Level(a) for a in accept):
+        return "UNDER"
+    return "over"
+
+
+def case_locale(case: dict, locale: str | None = None) -> str:
+    """The case's own locale, else the one asked for, else the default."""
+    return case.get("locale") or locale or DEFAULT_LOCALE
+
+
+def play(script: Script, case: dict, locale: str | None = None):
+    """Run a case through the engine; yield each (question asked, reply) in turn."""
+    facts, unsure = case.get("facts", {}), case.get("unsure", [])
+    state, reply = engine.step(
+        script, None, case["opening"], 0.0, locale=case_locale(case, locale), ttl_seconds=1e9
+    )
+    for turn in range(MAX_TURNS):
+        yield reply
+        if reply.ended or not reply.question:
+            return
+        message = answer_for(script.questions[reply.question], facts, unsure)
+        state, reply = engine.step(
+            script, state, message, turn + 1.0, locale=state["locale"], ttl_seconds=1e9
+        )
+    raise RuntimeError(f"case {case['id']} did not finish in {MAX_TURNS} turns")
+
+
+def run(script: Script, case: dict, locale: str | None = None) -> Result:
+    """Play one case and grade the advice it ends with."""
+    asked, reasks = [], 0
+    for reply in play(script, case, locale):
+        if reply.question:
+            reasks += bool(asked) and asked[-1] == reply.question
+            asked.append(reply.question)
+        final = reply
+    outcome = final.outcome
+    accept = tuple(case["accept"])
+    return Result(
+        id=str(case["id"]), level=outcome.level, condition=outcome.id, accept=accept,
+        expected=case.get("condition"), verdict=verdict(outcome.level, accept),
+        asked=tuple(asked), reasks=reasks,
+    )  # fmt: skip
+
+
+def totals(results: list[Result]) -> dict:
+    """Counts of exact, over- and under-triage, emergencies caught and conditions named."""
+    emergencies = [r for r in results if max(Level(a) for a in r.accept).urgent]
+    named = [r for r in results if r.expected]
+    return {
+        "cases": len(results),
+        "exact": sum(r.verdict == "exact" for r in results),
+        "over": sum(r.verdict == "over" for r in results),
+        "under": sum(r.verdict == "UNDER" for r in results),
+        "emergencies": len(emergencies),
+        "emergencies_caught": sum(Level(r.level).urgent for r in emergencies),
+        "conditions": len(named),
+        "conditions_named": sum(r.condition == r.expected for r in named),
+    }
+
+
+def table(results: list[Result]) -> str:
+    """The results as a plain-text table with the totals underneath."""
+    head = ("case", "level given", "condition given", "accepted", "expected", "verdict")
+    rows = [head] + [
+        (r.id, r.level, r.condition, ",".join(r.accept), r.expected or "-", r.verdict)
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]  # fmt: skip
+    t = totals(results)
+    lines.append(
+        f"\n{t['cases']} cases: {t['exact']} exact, {t['over']} over-triage, "
+        f"{t['under']} under-triage; emergencies caught {t['emergencies_caught']}/"
+        f"{t['emergencies']}; condition named {t['conditions_named']}/{t['conditions']}"
+    )
+    return "\n".join(lines)
+
+
+def as_json(results: list[Result]) -> dict:
+    """The results and totals as plain data."""
+    return {"cases": [asdict(r) for r in results], "totals": totals(results)}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the free-text reader made of one case's opening message."""
+
+    id: str
+    understood: bool  # a fact or red flag found, and the first question not asked twice
+    red_flag: str | None
+    found: tuple[str, ...]  # questions the opening answered
+    stated: tuple[str, ...]  # facts the opening states that some question asks about
+    picked: tuple[str, ...]  # those of them the reader picked up with the case's value
+    missed_flags: tuple[str, ...]  # red flags the opening states that did not fire
+
+
+def _answers(script: Script, fact: str, value) -> set[tuple[str, str]]:
+    """The (question, answer) pairs a fact with this value gives."""
+    return {
+        (q.id, answer_value(q, {fact: value})) for q in script.questions.values() if fact in q.facts
+    }
+
+
+def read_opening(script: Script, case: dict) -> Reading:
+    """Measure the opening of a case: which stated facts and red flags the reader found."""
+    text = understand.read(script, case["opening"])
+    facts = case.get("facts", {})
+    flag = understand.red_flag(script, text)
+    found = understand.detect(script, text)
+    asked = run(script, case).asked
+    first_reask = len(asked) > 1 and asked[0] == asked[1]
+    stated = tuple(f for f in case.get("stated", ()) if _answers(script, f, True))
+    picked = tuple(
+        f for f in stated if any(found.get(q) == v for q, v in _answers(script, f, facts.get(f)))
+    )
+    given = set().union(*(_answers(script, f, facts.get(f)) for f in stated))
+    detected_by = {
+        name: {(q.id, value) for q in script.questions.values()
+               for value, names in q.detect if name in names}
+        for name in script.phrases
+    }  # fmt: skip
+    level = flag.level.rank if flag else -1
+    missed = tuple(
+        rf.id
+        for rf in script.red_flags
+        if any(all(detected_by[name] & given for name in line) for line in rf.when)
+        and level < script.outcomes[rf.outcome].level.rank
+    )
+    return Reading(
+        id=str(case["id"]), understood=bool(flag or found) and not first_reask,
+        red_flag=flag.id if flag else None, found=tuple(found), stated=stated, picked=picked,
+        missed_flags=missed,
+    )  # fmt: skip
+
+
+def understanding(readings: list[Reading]) -> dict:
+    """Share of openings understood, share of stated facts picked up, red flags missed."""
+    stated = sum(len(r.stated) for r in readings)
+    picked = sum(len(r.picked) for r in readings)
+    return {
+        "openings": len(readings),
+        "understood": sum(r.understood for r in readings),
+        "understood_share": round(sum(r.understood for r in readings) / len(readings), 3),
+        "facts_stated": stated,
+        "facts_picked": picked,
+        "facts_share": round(picked / stated, 3) if stated else 1.0,
+        "red_flags_missed": [f"{r.id}:{f}" for r in readings for f in r.missed_flags],
+    }
+
+
+def understanding_table(readings: list[Reading]) -> str:
+    """Per opening: understood or not, and the stated facts it missed; then the figures."""
+    lines = []
+    for r in readings:
+        missed = [f for f in r.stated if f not in r.picked]
+        lines.append(
+            f"{r.id:<5} {'understood' if r.understood else 'RE-ASK    '} "
+            f"picked {len(r.picked)}/{len(r.stated)}"
+            + (f"  missed: {', '.join(missed)}" if missed else "")
+            + (f"  RED FLAG MISSED: {', '.join(r.missed_flags)}" if r.missed_flags else "")
+        )
+    u = understanding(readings)
+    lines.append(
+        f"\nopenings understood {u['understood']}/{u['openings']} "
+        f"({u['understood_share']:.0%}); stated facts picked up {u['facts_picked']}/"
+        f"{u['facts_stated']} ({u['facts_share']:.0%}); red flags missed "
+        f"{len(u['red_flags_missed'])}"
+    )
+    return "\n".join(lines)

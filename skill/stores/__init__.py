@@ -1,0 +1,87 @@
+"""Conversation state stores: one contract, kept in memory (tests), SQLite (default) or Redis.
+
+`transact` runs a change to one conversation atomically, so two messages from one person at
+once never lose either's effect, and remembers results by a delivery id so that a retried
+delivery gets the same answer without moving the conversation twice. Keys never hold a raw
+address: `conversation_key` hashes it under the service's secret.
+
+Each store also keeps the audit records of a conversation (one per triage run, written in the
+same transaction as the state) for `audit_seconds`; forgetting a conversation deletes them too.
+Times are the caller's `now`, so a store treats a row as gone once `now` passes its expiry even
+where the store also expires it natively (Redis).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+DEDUPE_SECONDS = 48 * 3600  # Twilio retries within minutes; keep ids well beyond that
+PURGE_EVERY = 500  # transactions between sweeps of expired rows
+AUDIT_SECONDS = 30 * 86400
+
+Change = Callable[[dict | None], tuple[dict | None, Any]]
+# state -> (audit id, record) for the triage run the state belongs to, or None for no record.
+Audit = Callable[[dict], tuple[str, dict] | None]
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached or answered with an error: nothing was changed."""
+
+
+def conversation_key(secret: str, channel: str, address: str) -> str:
+    """The channel plus a keyed hash of the user's address."""
+    digest = hmac.new(secret.encode(), address.encode(), hashlib.sha256).hexdigest()
+    return f"{channel}:{digest[:40]}"
+
+
+class Store(Protocol):
+    def transact(
+        self, key: str, change: Change, *, now: float, ttl: float, dedupe: str | None = None,
+        audit: Audit | None = None,
+    ) -> Any:  # fmt: skip
+        """Apply change(state) -> (new state or None to forget, result) atomically.
+
+        With `dedupe`, a delivery id seen before returns the result stored then instead, without
+        calling change. With `audit`, the new state's audit record is written alongside it; a
+        forgotten conversation loses its audit records too. Raises StoreUnavailable.
+        """
+
+    def audits(self, key: str, now: float) -> list[dict]:
+        """The audit records still kept for one conversation, oldest first."""
+
+    def purge(self, now: float) -> int:
+        """Delete expired conversations, delivery ids and audit records; return how many went."""
+
+    def ping(self) -> bool:
+        """True when the store answers."""
+
+
+# One compact encoder for every write: json.dumps with options builds a new one per call.
+dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+
+def open_store(url: str, audit_seconds: float = AUDIT_SECONDS) -> Store:
+    """The store a STATE_URL names: sqlite:///path, redis://host:port/db[?prefix=P] or memory:."""
+    if url.startswith("sqlite:///"):
+        from skill.stores.sqlite import SQLiteStore
+
+        return SQLiteStore(url.removeprefix("sqlite:///"), audit_seconds)
+    if url.startswith("redis://"):
+        from skill.stores.redis import RedisStore
+
+        # `prefix` namespaces the keys so that services can share one Redis database.
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        prefix = query.pop("prefix", [""])[0]
+        rest = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
+        return RedisStore(urlunsplit(parts._replace(query=rest)), audit_seconds, prefix)
+    if url.startswith("memory:"):
+        from skill.stores.memory import MemoryStore
+
+        return MemoryStore(audit_seconds)
+    raise ValueError(f"no store for {url!r}")

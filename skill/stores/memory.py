@@ -1,0 +1,63 @@
+"""A store in a dict, for tests and one-off runs (`STATE_URL=memory:`)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS
+
+
+class MemoryStore:
+    """A store in a dict, for unit tests and one-off runs."""
+
+    def __init__(self, audit_seconds: float = AUDIT_SECONDS):
+        self.audit_seconds = audit_seconds
+        self._lock = threading.Lock()
+        self._rows: dict[str, tuple[dict, float]] = {}
+        self._seen: dict[str, tuple[Any, float]] = {}
+        self._audit: dict[str, dict[str, tuple[dict, float]]] = {}
+
+    def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
+        with self._lock:
+            if dedupe and dedupe in self._seen and self._seen[dedupe][1] > now:
+                return self._seen[dedupe][0]
+            row = self._rows.get(key)
+            state = row[0] if row and row[1] > now else None
+            new, result = change(state)
+            if new is None:
+                self._rows.pop(key, None)
+                self._audit.pop(key, None)
+            else:
+                self._rows[key] = (new, now + ttl)
+                record = audit(new) if audit else None
+                if record:
+                    runs = self._audit.setdefault(key, {})
+                    runs[record[0]] = (record[1], now + self.audit_seconds)
+            if dedupe:
+                self._seen[dedupe] = (result, now + DEDUPE_SECONDS)
+            return result
+
+    def audits(self, key, now):
+        with self._lock:
+            return [rec for rec, exp in self._audit.get(key, {}).values() if exp > now]
+
+    def purge(self, now):
+        with self._lock:
+            old = [k for k, (_, exp) in self._rows.items() if exp <= now]
+            gone = [k for k, (_, exp) in self._seen.items() if exp <= now]
+            for k in old:
+                del self._rows[k]
+            for k in gone:
+                del self._seen[k]
+            count = len(old) + len(gone)
+            for key, runs in list(self._audit.items()):
+                for run in [r for r, (_, exp) in runs.items() if exp <= now]:
+                    del runs[run]
+                    count += 1
+                if not runs:
+                    del self._audit[key]
+            return count
+
+    def ping(self):
+        return True

@@ -1,0 +1,149 @@
+"""Redis, for several service instances sharing the load: native expiry, per-conversation lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS, StoreUnavailable, dumps
+
+LOCK_SECONDS = 10  # a Redis lock outlives no request: gunicorn kills a worker after 10 s
+
+# Deletes the lock only while it still holds this holder's token.
+_UNLOCK = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+# Takes the lock (KEYS[1]) unless another holder has it, then reads the conversation and the
+# delivery id. A retried call (same token) after a dropped connection finds the lock its own.
+_TAKE = """
+local holder = redis.call('get', KEYS[1])
+if holder and holder ~= ARGV[1] then return false end
+redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
+return {redis.call('get', KEYS[2]) or '', redis.call('get', KEYS[3]) or ''}
+"""
+# Writes a turn only while the lock still holds this holder's token, and releases it.
+# KEYS: lock, conversation, its audit-run set, delivery id, audit record.
+# ARGV: token, state ('' forgets the conversation and its audit records), state ms,
+#       result to keep ('' none), its ms, audit record ('' none), its ms, run, audit key prefix.
+_SAVE = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  for _, run in ipairs(redis.call('smembers', KEYS[3])) do redis.call('del', ARGV[9] .. run) end
+  redis.call('del', KEYS[2], KEYS[3])
+else
+  redis.call('set', KEYS[2], ARGV[2], 'px', ARGV[3])
+  if ARGV[6] ~= '' then
+    redis.call('set', KEYS[5], ARGV[6], 'px', ARGV[7])
+    redis.call('sadd', KEYS[3], ARGV[8])
+    redis.call('pexpire', KEYS[3], ARGV[7])
+  end
+end
+if ARGV[4] ~= '' then redis.call('set', KEYS[4], ARGV[4], 'px', ARGV[5]) end
+redis.call('del', KEYS[1])
+return 1
+"""
+
+
+class RedisStore:
+    """Conversations as Redis strings with native expiry, shared by every service instance.
+
+    A short per-conversation lock makes `change` run once per delivery (it renders a reply,
+    which may have effects). Two round trips a turn, each one atomic script: take the lock and
+    read; then write only if the lock is still this turn's (should it ever lapse, nothing is
+    written and the turn starts again), releasing it in the same script.
+    """
+
+    def __init__(self, url: str, audit_seconds: float = AUDIT_SECONDS, prefix: str = ""):
+        self.audit_seconds, self.prefix = audit_seconds, prefix
+        # Fail fast when Redis is down: the channel answers with its fallback instead.
+        self.redis = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=1,
+            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 2),
+        )  # fmt: skip
+        self._unlock = self.redis.register_script(_UNLOCK)
+        self._take = self.redis.register_script(_TAKE)
+        self._save = self.redis.register_script(_SAVE)
+
+    def _key(self, kind: str, *parts: str) -> str:
+        return ":".join((f"{self.prefix}{kind}", *parts))
+
+    def _acquire(self, lock: str, conv: str, seen: str) -> tuple[str, bytes, bytes]:
+        """Take a conversation's lock, waiting briefly for another request to finish with it.
+
+        Returns the token and what the conversation and the delivery id held ('' for nothing).
+        """
+        token, deadline, pause = os.urandom(8).hex(), time.monotonic() + LOCK_SECONDS / 2, 0.001
+        while True:
+            found = self._take(keys=[lock, conv, seen], args=[token, LOCK_SECONDS * 1000])
+            if found:
+                return token, found[0], found[1]
+            if time.monotonic() > deadline:
+                raise StoreUnavailable("conversation stayed locked")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+
+    def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
+        lock, conv = self._key("lock", key), self._key("conv", key)
+        seen = self._key("dedupe", dedupe) if dedupe else ""
+        try:
+            while True:
+                token, raw, hit = self._acquire(lock, conv, seen or conv)
+                try:
+                    if seen and hit and json.loads(hit)["e"] > now:
+                        self._unlock(keys=[lock], args=[token])
+                        return json.loads(hit)["r"]
+                    stored = json.loads(raw) if raw else None
+                    new, result = change(stored["s"] if stored and stored["e"] > now else None)
+                    if self._write(key, lock, token, new, result, now, ttl, seen, audit):
+                        return result
+                except BaseException:
+                    self._unlock(keys=[lock], args=[token])
+                    raise
+                # The lock lapsed, so another turn may have written: nothing was, start again.
+        except redis.RedisError as err:
+            raise StoreUnavailable(f"Redis: {err}") from err
+
+    def _write(self, key, lock, token, new, result, now, ttl, seen, audit) -> bool:
+        """The new state (or its deletion with its audit records), its audit record and the
+        delivery's result, in one script; False when the lock was no longer this turn's."""
+        record = audit(new) if audit and new is not None else None
+        kept = {"r": result, "e": now + DEDUPE_SECONDS}
+        args = [
+            token, dumps({"s": new, "e": now + ttl}) if new is not None else "", _ms(ttl),
+            dumps(kept) if seen else "", _ms(DEDUPE_SECONDS),
+            dumps({"r": record[1], "e": now + self.audit_seconds}) if record else "",
+            _ms(self.audit_seconds), record[0] if record else "", self._key("audit", key, ""),
+        ]  # fmt: skip
+        keys = [lock, self._key("conv", key), self._key("audits", key), seen or lock,
+                self._key("audit", key, record[0] if record else "")]  # fmt: skip
+        return bool(self._save(keys=keys, args=args))
+
+    def audits(self, key, now):
+        try:
+            runs = sorted(r.decode() for r in self.redis.smembers(self._key("audits", key)))
+            if not runs:
+                return []
+            raws = self.redis.mget([self._key("audit", key, run) for run in runs])
+        except redis.RedisError as err:
+            raise StoreUnavailable(f"Redis: {err}") from err
+        kept = [json.loads(raw) for raw in raws if raw]
+        return [k["r"] for k in kept if k["e"] > now]
+
+    def purge(self, now):
+        return 0  # Redis expires every key on its own
+
+    def ping(self):
+        try:
+            return bool(self.redis.ping())
+        except redis.RedisError:
+            return False
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))

@@ -1,0 +1,85 @@
+"""Every reply byte for byte: the public and project cases, and a few awkward conversations,
+played through all four channels (SMS, WhatsApp, voice, Alexa) over the signed webhooks.
+
+A guard for changes that should not change what runners get (moving code, a new layout). The
+digests live in tests/snapshots/replies.json; `pytest tests/test_snapshot.py --refresh-golden`
+rewrites them after a deliberate change, and SNAPSHOT_DUMP=DIR writes each conversation's
+replies in full to DIR, to compare two commits with diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from skill.safety import vignettes
+from tests.common import PROJECT_VIGNETTES, PUBLIC_VIGNETTES
+from tests.drivers import CHANNELS, body_of
+
+HERE = Path(__file__).resolve().parent
+SNAPSHOT = HERE / "snapshots" / "replies.json"
+CASES = vignettes.load_cases(PUBLIC_VIGNETTES) + vignettes.load_cases(PROJECT_VIGNETTES)
+# Conversations beyond the cases: unreadable answers, commands, a red flag mid-way.
+SCRIPTED = {
+    "unreadable": ["hip hurts", "banana", "purple", "??!"],
+    "commands": ["my hip is sore", "help", "no", "back", "no", "restart", "no", "more"],
+    "mid_flag": ["outer hip aches", "no", "I have a fever now"],
+    "after_advice": ["I fell and can't stand up", "more", "thanks", "restart"],
+}
+
+
+def play(client, channel, script, case: dict) -> list[bytes]:
+    """Every response body of one conversation."""
+    talk = channel.conversation(script, vignettes.case_locale(case), 1)
+    bodies = []
+    if "script" in case:
+        lines = [channel.opening(case)] if channel.opening(case) != case["opening"] else []
+        for message in [*lines, *case["script"]]:
+            response = talk.call(message).to_client(client)
+            talk.read(response)  # a call's next step posts to this reply's action
+            bodies.append(body_of(response))
+        return bodies
+    message = channel.opening(case)
+    for _ in range(len(script.questions) * 3):
+        response = talk.call(message).to_client(client)
+        bodies.append(body_of(response))
+        question, outcome = talk.read(response)
+        if outcome or not question:
+            break
+        message = vignettes.answer_for(question, case.get("facts", {}), case.get("unsure", ()))
+    return bodies
+
+
+def _all_cases() -> list[dict]:
+    scripted = [
+        {"id": name, "opening": lines[0], "script": lines} for name, lines in SCRIPTED.items()
+    ]
+    return CASES + scripted
+
+
+def test_every_reply_is_as_recorded(app, client, script, request):
+    for channel in CHANNELS:
+        channel.prepare(app)
+    dump = os.environ.get("SNAPSHOT_DUMP")
+    seen = {}
+    for channel in CHANNELS:
+        for case in _all_cases():
+            bodies = play(client, channel, script, case)
+            joined = b"\n----\n".join(bodies)
+            seen[f"{channel.name}/{case['id']}"] = hashlib.sha256(joined).hexdigest()
+            if dump:
+                path = Path(dump) / channel.name / f"{case['id']}.txt"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(joined)
+    if request.config.getoption("--refresh-golden"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(seen, indent=1, sort_keys=True) + "\n")
+        return
+    recorded = json.loads(SNAPSHOT.read_text())
+    changed = sorted(k for k in seen if seen[k] != recorded.get(k))
+    assert not changed and set(recorded) == set(seen), (
+        f"{len(changed)} conversations changed, first {changed[:8]}; "
+        "SNAPSHOT_DUMP=DIR writes them out to compare"
+    )

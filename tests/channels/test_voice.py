@@ -1,0 +1,420 @@
+"""The Twilio Voice webhook: scripted calls, signed as Twilio signs them, every TwiML checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sqlite3
+import xml.etree.ElementTree as ET
+from urllib.parse import parse_qs, urljoin, urlsplit
+
+import pytest
+import requests
+from twilio.request_validator import RequestValidator
+
+from app import create_app
+from skill.channels.outbound import OutboundSMS
+from skill.channels.voice import speakable
+from skill.content import sms
+from skill.safety.vignettes import answer_for, load_cases
+from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN
+
+NUMBERS = {  # callers' numbers by locale (fictional ranges)
+    "en-GB": "+447700900123", "en-US": "+12025550123", "en-IE": "+353855550123",
+    "en-AU": "+61255550123", "en-NZ": "+6495550123",
+}  # fmt: skip
+CLINIC = "+441632960000"
+ACCOUNT = "AC" + "0" * 32
+SENDER = "+441632960999"
+ALERTS = "+441632960111"  # the clinic's alert number (ESCALATION_SMS_TO)
+VERBS = {"Say", "Gather", "Redirect", "Hangup", "Dial"}
+READ_OUT = re.compile(r"[*#/&\[\]{}<>_|~^@\\]|https?:|www\.")
+CASES = load_cases(PUBLIC_VIGNETTES)
+
+
+class Call:
+    """A caller on the line: posts what Twilio would post, signed, and follows the TwiML."""
+
+    def __init__(self, script, send, base, *, sid="CA0001", locale="en-GB", voice=None):
+        self.script, self.send, self.base, self.sid = script, send, base, sid
+        self.number = NUMBERS[locale]
+        profile = script.locales[locale]
+        self.language, self.voice = profile.voice_language, voice or profile.voice_name
+        self.root, self.last = None, None
+
+    def start(self):
+        return self.post("/twilio/voice", {})
+
+    def say(self, text, confidence=0.92):
+        return self.post(self.action, {"SpeechResult": text, "Confidence": str(confidence)})
+
+    def press(self, digits):
+        return self.post(self.action, {"Digits": digits})
+
+    def silence(self):
+        """Nothing heard: Twilio falls through the Gather to the Redirect."""
+        redirect = self.root.find("Redirect")
+        assert redirect is not None, "no Redirect after the Gather: the line would go dead"
+        return self.post(redirect.text, {})
+
+    def hang_up(self):
+        status, body = self.signed("/twilio/voice/status", {"CallStatus": "completed"})
+        assert status == 200 and ET.fromstring(body).tag == "Response"
+
+    def post(self, url, fields, *, check=True):
+        status, body = self.signed(url, fields)
+        self.last = (url, fields, body)
+        assert status == 200, body
+        self.root = check_twiml(body, self.language, self.voice) if check else ET.fromstring(body)
+        return self.root
+
+    def signed(self, url, fields):
+        url = urljoin(self.base, url)
+        params = {"CallSid": self.sid, "AccountSid": "AC0001", "From": self.number,
+                  "To": CLINIC, "CallStatus": "in-progress", **fields}  # fmt: skip
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+        return self.send(url, params, {"X-Twilio-Signature": signature})
+
+    @property
+    def action(self):
+        return self.root.find("Gather").get("action")
+
+    @property
+    def waiting(self):
+        """The question id (or "end:<outcome>") the last TwiML's Gather comes back with."""
+        query = parse_qs(urlsplit(self.action).query)
+        return query["q"][0] if "q" in query else "end:" + query["end"][0]
+
+    def said(self):
+        return " ".join(say.text for say in self.root.iter("Say"))
+
+
+def check_twiml(body, language, voice):
+    """Parse a TwiML reply and check what a caller would hear; return the root."""
+    root = ET.fromstring(body)
+    assert root.tag == "Response"
+    verbs = [child.tag for child in root]
+    assert set(verbs) <= VERBS, verbs
+    assert verbs and verbs[-1] in ("Redirect", "Hangup"), f"dead air after {verbs}"
+    assert "Say" in verbs or "Gather" in verbs
+    for say in root.iter("Say"):
+        text = say.text or ""
+        assert text.strip() and len(text) < 4096
+        assert not READ_OUT.search(text), text
+        assert all(32 <= ord(ch) < 127 for ch in text), text  # no emoji or odd symbols
+        assert say.attrib == {"voice": voice, "language": language}
+    for gather in root.iter("Gather"):
+        assert gather.get("input") == "speech dtmf" and gather.get("method") == "POST"
+        assert gather.get("speechTimeout") == "auto" and gather.get("language") == language
+        assert [child.tag for child in gather] == ["Say"]
+        action = urlsplit(gather.get("action"))
+        assert action.path == "/twilio/voice" and "step" in parse_qs(action.query)
+        assert gather.get("numDigits") == "1" or gather.get("timeout")
+    for redirect in root.iter("Redirect"):
+        assert redirect.get("method") == "POST" and "noinput=1" in redirect.text
+        assert verbs.index("Redirect") == verbs.index("Gather") + 1
+    return root
+
+
+def client_sender(client):
+    def send(url, params, headers):
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = client.post(path, data=params, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    return send
+
+
+def http_sender(url, params, headers):
+    response = requests.post(url, data=params, headers=headers, timeout=10)
+    return response.status_code, response.text
+
+
+@pytest.fixture
+def call(script, client):
+    return Call(script, client_sender(client), "http://localhost")
+
+
+def app_with(settings, script, **changes):
+    app = create_app(dataclasses.replace(settings, **changes), script)
+    app.config["TESTING"] = True
+    return app
+
+
+def keys_for(question, answer):
+    """The keypad version of a spoken answer."""
+    if question.type == "yes_no":
+        return {"yes": "1", "no": "2"}[answer]
+    if question.type == "choice":
+        return next(str(i) for i, o in enumerate(question.options, 1) if o.label == answer)
+    return answer
+
+
+def run_case(call, script, case, by):
+    """Answer every question from the case's facts; return the outcome the call ends with."""
+    call.start()
+    for _ in range(len(script.questions) + 1):
+        if call.waiting.startswith("end:"):
+            return script.outcomes[call.waiting[4:]]
+        question = script.questions[call.waiting]
+        answer = answer_for(question, case["facts"])
+        if by == "speech":
+            call.say(answer)
+        else:
+            call.press(keys_for(question, answer))
+    raise AssertionError("the call never reached advice")
+
+
+def test_call_opens_with_what_this_is_and_the_emergency_number(call):
+    root = call.start()
+    assert [child.tag for child in root] == ["Say", "Gather", "Redirect"]
+    intro = root.find("Say").text
+    assert "not a diagnosis" in intro and "hang up and call 9 9 9" in intro
+    gather = root.find("Gather")
+    assert call.waiting == "fall" and gather.get("hints") == "yes, no, not sure"
+    assert "press 1 for yes and 2 for no" in gather.find("Say").text
+
+
+def test_locale_and_voice_come_from_the_callers_country(script, client):
+    call = Call(script, client_sender(client), "http://localhost", locale="en-US")
+    call.start()
+    assert "call 9 1 1" in call.said()  # check_twiml saw en-US and Polly.Joanna-Neural
+
+
+def test_voice_name_setting_overrides_the_locales_voice(script, settings):
+    app = app_with(settings, script, voice_name="Polly.Brian-Neural")
+    call = Call(script, client_sender(app.test_client()), "http://localhost",
+                voice="Polly.Brian-Neural")  # fmt: skip
+    root = call.start()
+    assert {say.get("voice") for say in root.iter("Say")} == {"Polly.Brian-Neural"}
+
+
+def test_speech_and_keypad_answers_both_move_the_call_on(call, script):
+    call.start()
+    call.say("no it didn't")
+    assert call.waiting == "bear_weight"
+    call.press("1")
+    assert call.waiting == "fever"
+    for _ in range(3):  # fever, nerves, circulation: no
+        call.press("2")
+    assert call.waiting == "age"
+    gather = call.root.find("Gather")
+    assert gather.get("numDigits") is None and gather.get("finishOnKey") == "#"
+    call.press("42")
+    assert call.waiting == "history"
+    call.say("no", 0.95)
+    call.say("no")
+    call.say("no")
+    assert call.waiting == "location" and "outer hip, press 1" in call.said()
+    call.press("5")  # buttock
+    assert call.waiting == "back_tingling"
+
+
+def test_silence_reprompts_twice_then_gives_the_safe_ending_and_hangs_up(call, script):
+    call.start()
+    for _ in range(2):
+        call.silence()
+        assert call.waiting == "fall" and "did not catch that" in call.said()
+    root = call.silence()
+    safe = script.outcomes[script.safe_ending]
+    assert call.waiting == f"end:{safe.id}"
+    assert speakable(script.fill(safe.short, "en-GB")) in call.said()
+    assert "could not read your answers" in call.said() and "call 9 9 9" in call.said()
+    assert [child.tag for child in root][-2:] == ["Say", "Hangup"]
+
+
+def test_garbled_speech_and_meaningless_keys_get_the_question_again(call):
+    call.start()
+    call.say("purple monkey dishwasher")
+    assert call.waiting == "fall" and "did not catch that" in call.said()
+    call.press("*")
+    assert call.waiting == "fall" and "press 1 for yes" in call.said()
+    call.press("2")
+    assert call.waiting == "bear_weight"
+
+
+def test_low_confidence_answer_that_would_lower_the_advice_is_read_back(call):
+    call.start()
+    call.say("no", confidence=0.31)
+    assert call.waiting == "fall" and "confirm" in call.action
+    assert "I heard no. Is that right?" in call.said()
+    call.press("1")
+    assert call.waiting == "bear_weight"
+    call.say("yes I can", confidence=0.2)  # the safer answer here is no
+    assert "I heard yes." in call.said()
+    call.say("no")
+    assert call.waiting == "bear_weight" and "try that question again" in call.said()
+    call.say("yes I can", confidence=0.2)
+    call.silence()  # nothing said to the read-back: the question again
+    assert call.waiting == "bear_weight" and "confirm" not in call.action
+
+
+def test_low_confidence_answer_that_raises_the_advice_is_taken_at_once(call):
+    call.start()
+    call.say("yes", confidence=0.2)
+    assert call.waiting == "fall_weight"
+    call.say("no I can't", confidence=0.1)
+    outcome = call.waiting
+    assert outcome == "end:fracture_or_dislocation" and "hang up now and call 9 9 9" in call.said()
+
+
+def test_a_retried_step_gets_the_same_twiml_and_moves_the_call_once(call):
+    call.start()
+    call.press("2")
+    url, fields, first = call.last
+    call.post(url, fields)  # Twilio retries the same request
+    assert call.last[2] == first and call.waiting == "bear_weight"
+    call.press("1")
+    assert call.waiting == "fever"  # had the retry counted, "2" would have ended the check
+
+
+def test_hanging_up_mid_way_forgets_the_call(call):
+    call.start()
+    call.press("2")
+    call.press("1")
+    assert call.waiting == "fever"
+    call.hang_up()
+    call.press("2")  # anything later on this CallSid starts afresh
+    assert call.waiting == "fall" and "not a diagnosis" in call.said()
+
+
+def test_forged_or_altered_requests_get_403_and_change_nothing(call, client):
+    call.start()
+    params = {"CallSid": call.sid, "From": call.number, "Digits": "1"}
+    url = "http://localhost" + call.action
+    good = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+    forged = RequestValidator("not-the-token").compute_signature(url, params)
+    path = call.action
+    for headers, data in [
+        ({"X-Twilio-Signature": forged}, params),
+        ({}, params),
+        ({"X-Twilio-Signature": good}, {**params, "Digits": "2"}),  # changed after signing
+    ]:
+        assert client.post(path, data=data, headers=headers).status_code == 403
+    closing = {"CallSid": call.sid, "CallStatus": "completed"}
+    status = client.post(
+        "/twilio/voice/status", data=closing, headers={"X-Twilio-Signature": forged}
+    )
+    assert status.status_code == 403
+    call.press("2")
+    assert call.waiting == "bear_weight"  # the conversation neither moved nor was forgotten
+
+
+def test_missing_callsid_or_a_bad_step_answers_400(client):
+    def post(path, params):
+        url = "http://localhost" + path
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+        return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+    assert post("/twilio/voice", {"From": NUMBERS["en-GB"]}).status_code == 400
+    assert post("/twilio/voice/status", {"CallStatus": "completed"}).status_code == 400
+    assert post("/twilio/voice?step=two", {"CallSid": "CA9"}).status_code == 400
+
+
+def test_emergency_advice_says_hang_up_and_call_and_never_dials(call, script):
+    call.start()
+    call.say("yes")
+    call.say("no")  # cannot stand after a fall
+    root = call.root
+    outcome = script.outcomes[call.waiting[4:]]
+    assert outcome.level == "emergency_ambulance"
+    assert "Please hang up now and call 9 9 9" in call.said()
+    assert root.find("Dial") is None and [c.tag for c in root][-2:] == ["Say", "Hangup"]
+    assert root[-2].text == "Please hang up now and call 9 9 9."
+
+
+def test_advice_can_be_heard_again_or_in_more_detail(call, script):
+    outcome = run_case(call, script, CASES[6], "keypad")  # P07, outer hip
+    short = speakable(script.fill(outcome.short, "en-GB"))
+    assert short in call.said() and "say repeat or press 1" in call.said()
+    assert "press 2" not in call.said()  # no clinic offer below consultation_24
+    for again in (lambda: call.press("1"), lambda: call.say("repeat"), lambda: call.press("2")):
+        again()
+        assert short in call.said() and call.waiting == f"end:{outcome.id}"
+    call.press("3")
+    assert speakable(script.fill(outcome.more, "en-GB")) in call.said()
+
+
+def test_within_24_hours_advice_offers_the_clinic_when_one_is_set(script, settings):
+    app = app_with(settings, script, clinic_phone=CLINIC)
+    call = Call(script, client_sender(app.test_client()), "http://localhost")
+    outcome = run_case(call, script, CASES[2], "keypad")  # P03, stress fracture
+    assert outcome.level == "consultation_24" and "press 2" in call.said()
+    root = call.press("2")
+    assert [c.tag for c in root] == ["Say", "Dial", "Say", "Hangup"]
+    assert root.find("Dial").text == CLINIC
+
+
+def test_an_internal_fault_answers_200_with_the_emergency_number(call, settings):
+    call.start()
+    db = sqlite3.connect(settings.state_url.removeprefix("sqlite:///"))
+    db.execute("DROP TABLE conversations")
+    db.close()
+    root = call.press("1")
+    said = call.said()
+    assert "call 9 9 9" in said and "try again" in said and root[-1].tag == "Hangup"
+
+
+def test_every_public_vignette_by_speech_over_http(script, live_server):
+    wrong = []
+    for case in CASES:  # one server for all: each call has its own CallSid
+        locale = case.get("locale", "en-GB")
+        call = Call(script, http_sender, live_server, sid=f"CA{case['id']}", locale=locale)
+        outcome = run_case(call, script, case, "speech")
+        if outcome.level not in case["accept"]:
+            wrong.append((case["id"], outcome.id))
+        assert speakable(script.fill(outcome.short, locale)) in call.said()
+    assert not wrong
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_every_public_vignette_by_keypad(script, client, case):
+    locale = case.get("locale", "en-GB")
+    call = Call(script, client_sender(client), "http://localhost", locale=locale)
+    outcome = run_case(call, script, case, "keypad")
+    assert outcome.level in case["accept"], (case["id"], outcome.id)
+    assert speakable(script.fill(outcome.short, locale)) in call.said()
+
+
+def test_all_advice_is_speakable_in_every_locale(script):
+    for code in script.locales:
+        for outcome in script.outcomes.values():
+            for text in (outcome.short, outcome.more):
+                spoken = speakable(script.fill(text, code))
+                assert len(spoken) < 4096 and not READ_OUT.search(spoken), (code, outcome.id)
+
+
+def texting(settings, script, twilio_api, **changes):
+    """An app that sends texts through the local Twilio API stand-in."""
+    configured = dataclasses.replace(
+        settings, twilio_account_sid=ACCOUNT, twilio_from=SENDER, **changes
+    )
+    app = create_app(configured, script)
+    app.extensions["outbound"] = OutboundSMS(
+        configured, http_client=twilio_api.http_client(), backoff=0
+    )
+    return app
+
+
+def test_with_voice_sms_summary_the_caller_is_texted_the_advice_once(settings, script, twilio_api):
+    app = texting(settings, script, twilio_api, voice_sms_summary=True, escalation_sms_to=ALERTS)
+    call = Call(script, client_sender(app.test_client()), "http://localhost", locale="en-US")
+    outcome = run_case(call, script, CASES[2], "speech")  # P03, within 24 hours
+    call.press("1")  # hearing it again sends nothing more
+    call.post(*call.last[:2])  # nor does a retried step
+    app.extensions["outbound"].flush(20)
+    texts = {m["To"]: m["Body"] for m in twilio_api.messages}
+    assert len(twilio_api.messages) == 2 and set(texts) == {NUMBERS["en-US"], ALERTS}
+    summary = texts[NUMBERS["en-US"]]
+    assert script.fill(outcome.short, "en-US") in summary and "911" in summary
+    assert sms.is_gsm7(summary) and sms.segments(summary) <= 2
+    assert NUMBERS["en-US"] not in texts[ALERTS]  # the clinic gets no number
+
+
+def test_without_voice_sms_summary_nothing_is_texted(settings, script, twilio_api):
+    app = texting(settings, script, twilio_api)
+    call = Call(script, client_sender(app.test_client()), "http://localhost")
+    run_case(call, script, CASES[6], "keypad")  # P07, self care
+    app.extensions["outbound"].flush(20)
+    assert twilio_api.attempts == []

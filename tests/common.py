@@ -1,0 +1,31 @@
+"""What the test suites share besides fixtures: the repository's places, the cases, test keys."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VIGNETTES = ROOT / "tests" / "vignettes"
+PUBLIC_VIGNETTES = VIGNETTES / "public.yaml"
+PROJECT_VIGNETTES = VIGNETTES / "project.yaml"
+TWILIO_TOKEN = "test-auth-token"
+ALEXA_SKILL_ID = "amzn1.ask.skill.test-runner-hip-check"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def need(available: bool, what: str) -> None:
+    """Skip on a laptop without a real dependency; never in CI, where it must fail."""
+    if not available:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is required in CI")
+        pytest.skip(f"{what} is not available here")

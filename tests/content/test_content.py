@@ -1,0 +1,102 @@
+"""Content validation: a broken file stops start-up with the file, the place and the fault."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from skill import content
+from skill.content import sms
+from skill.triage.render import question_text
+
+
+@pytest.fixture
+def copy(tmp_path):
+    """A copy of the real content to break."""
+    target = tmp_path / "content"
+    shutil.copytree(content.DEFAULT_DIR, target)
+    return target
+
+
+def edit(directory: Path, name: str, old: str, new: str) -> None:
+    path = directory / f"{name}.yaml"
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {name}.yaml"
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_the_real_content_is_valid_and_within_budget(script):
+    for code in script.locales:
+        for question in script.questions.values():
+            text = question_text(script, question, code, voice=False)
+            assert sms.is_gsm7(text) and sms.segments(text) <= 2, question.id
+        for outcome in script.outcomes.values():
+            text = script.fill(outcome.short, code)
+            assert sms.is_gsm7(text) and sms.segments(text) <= 2, outcome.id
+
+
+def test_no_phone_number_is_written_into_a_message(script):
+    numbers = {n for loc in script.locales.values() for n in (loc.emergency, loc.urgent)}
+    texts = [o.short + o.more for o in script.outcomes.values()] + list(script.messages.values())
+    texts += [q.text + q.voice for q in script.questions.values()]
+    for text in texts:
+        for number in ("999", "911", "000", "112", "111"):
+            assert number not in text
+    assert numbers  # the numbers live in locales.yaml only
+
+
+FAULTS = [
+    ("script", "    yes: fall_weight\n", "    yes: fall_weight\n    colour: red\n",
+     "content/script.yaml: questions.fall: unknown key 'colour'"),
+    ("script", "    yes: fall_weight\n", "    yes: fall_wieght\n",
+     "content/script.yaml: questions.fall: an answer leads to 'fall_wieght'"),
+    ("script", "no: circulation\n", "no: fever\n",
+     "content/script.yaml: questions.fever: answers lead round in a cycle"),
+    ("script", "yes: osteoarthritis", "yes: labral_tear",
+     "content/outcomes.yaml: outcomes.osteoarthritis: no path reaches it"),
+    ("messages", "In an emergency call {emergency}.\"", "\"",
+     "content/messages.yaml: messages.intro: must give the emergency number"),
+    ("messages", "call {emergency}.\"\n  voice_intro", "call {emergncy}.\"\n  voice_intro",
+     "content/messages.yaml: messages.intro: unknown placeholder {emergncy}"),
+    ("script", "text: \"Is the pain severe, or getting worse day by day?\"",
+     "text: \"Is the pain severe, or getting worse day by day?" + " Really?" * 40 + "\"",
+     "content/script.yaml: questions.severe.text: is "),
+    ("outcomes", "level: self_care", "level: selfcare",
+     "content/outcomes.yaml: outcomes."),
+    ("script", "start: fall", "start: [fall",
+     "content/script.yaml: line "),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,old,new,message", FAULTS, ids=[f[3][:40] for f in FAULTS])
+def test_a_broken_file_is_rejected_naming_the_fault(copy, name, old, new, message):
+    edit(copy, name, old, new)
+    with pytest.raises(content.ContentError) as err:
+        content.load(copy)
+    assert message in str(err.value)
+
+
+def test_a_curly_quote_is_refused(copy):
+    edit(copy, "messages", "Sorry, I did not catch that.", "Sorry, I didn\u2019t catch that.")
+    with pytest.raises(content.ContentError, match="outside GSM-7"):
+        content.load(copy)
+
+
+def test_check_command_rejects_broken_content_with_a_clear_message(copy):
+    edit(copy, "red_flags", "outcome: cauda_equina", "outcome: cauda_equinox")
+    run = subprocess.run(
+        [sys.executable, "-m", "skill", "check", str(copy)], capture_output=True, text=True
+    )
+    assert run.returncode == 1
+    assert "content/red_flags.yaml: red_flags[2].outcome: 'cauda_equinox' is not an outcome" in (
+        run.stderr
+    )
+    assert "Traceback" not in run.stderr
+
+
+def test_check_command_passes_the_real_content():
+    run = subprocess.run([sys.executable, "-m", "skill", "check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "is valid" in run.stdout

@@ -1,0 +1,289 @@
+"""The channels as the robustness suites see them: how to send one signed request, how to hold
+a conversation, how to read a reply and which limits it must keep. Each suite is parametrized
+over CHANNELS, so a channel joins every suite by adding one line there.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+from twilio.request_validator import RequestValidator
+
+from skill import content
+from skill.channels import alexa_model
+from skill.channels.alexa_verify import CertificateCache
+from skill.content import sms
+from skill.triage import render
+from tests.alexa_pki import GOOD_URL, CountingFetch, make_pki, signed_headers
+from tests.common import ALEXA_SKILL_ID, TWILIO_TOKEN
+
+LOCAL = "http://localhost"  # the base URL Flask's test client calls
+MAX_MESSAGE = 1600  # Twilio refuses a longer message (error 21617)
+MAX_SAY = 4096  # Twilio's limit for one <Say>
+MAX_SSML, MAX_ALEXA_RESPONSE = 8000, 24 * 1024  # Alexa's limits
+
+
+@dataclass
+class Call:
+    """One HTTP request to the service. A Twilio form is signed when it is sent (the URL is part
+    of what is signed); a JSON body (Alexa) carries its own signature headers."""
+
+    path: str
+    form: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+    body: bytes | None = None
+
+    def signed_headers(self, base: str, token: str = TWILIO_TOKEN) -> dict:
+        if self.body is not None:
+            return {"Content-Type": "application/json", **self.headers}
+        signature = RequestValidator(token).compute_signature(base + self.path, self.form)
+        return {"X-Twilio-Signature": signature, **self.headers}
+
+    def to_client(self, client):
+        """Send through Flask's test client."""
+        data = self.form if self.body is None else self.body
+        return client.post(self.path, data=data, headers=self.signed_headers(LOCAL))
+
+    def to_server(self, base: str, session=requests):
+        """Send over real HTTP to a running server."""
+        data = self.form if self.body is None else self.body
+        headers = self.signed_headers(base)
+        return session.post(base + self.path, data=data, headers=headers, timeout=60)
+
+
+def body_of(response) -> bytes:
+    return response.data if hasattr(response, "data") else response.content
+
+
+def twiml(response) -> ET.Element:
+    """The reply parsed as TwiML, after checking it is a 200 with Twilio's content type."""
+    assert response.status_code == 200, response.status_code
+    assert response.headers["Content-Type"].startswith("text/xml")
+    root = ET.fromstring(body_of(response))  # raises on anything that is not XML
+    assert root.tag == "Response"
+    return root
+
+
+@dataclass(frozen=True)
+class Messaging:
+    """SMS or WhatsApp through Twilio's inbound-message webhook."""
+
+    name: str  # sms | whatsapp
+    path: str = "/twilio/messaging"
+    retried: bool = True  # Twilio retries a delivery with the same MessageSid
+
+    def prepare(self, app) -> None:
+        """Nothing to set up: the tests' Twilio token is the app's."""
+
+    def sender(self, script: content.Script, locale: str, n: int) -> str:
+        """A sender whose dial code gives the locale."""
+        number = f"{script.locales[locale].dial_codes[0]}7{n:09d}"
+        return f"whatsapp:{number}" if self.name == "whatsapp" else number
+
+    def call(self, sender: str, text: str, delivery: str | None = None, **extra) -> Call:
+        """The fields Twilio posts for one inbound message; `delivery` is its MessageSid."""
+        fields = {"MessageSid": delivery or f"SM{uuid.uuid4().hex}", "AccountSid": "AC" + "0" * 32,
+                  "From": sender, "To": "+447700900999", "Body": text, "NumMedia": "0",
+                  **extra}  # fmt: skip
+        return Call(self.path, fields)
+
+    def reply(self, response) -> str | None:
+        """The reply's text (None for <Response/>), after checking it is TwiML in our limits."""
+        root = twiml(response)
+        assert all(child.tag == "Message" for child in root) and len(root) <= 1
+        if not len(root):
+            return None
+        text = root[0].text or ""
+        assert 0 < len(text) <= MAX_MESSAGE and not len(root[0])
+        if self.name == "sms":  # our words only, never theirs: plain GSM-7
+            assert sms.is_gsm7(text), text
+        return text
+
+    check = reply
+
+    def opening(self, case: dict) -> str:
+        return case["opening"]
+
+    def conversation(self, script: content.Script, locale: str, n: int) -> _Texting:
+        return _Texting(self, script, locale, self.sender(script, locale, n))
+
+
+@dataclass
+class _Texting:
+    channel: Messaging
+    script: content.Script
+    locale: str
+    sender: str
+
+    def call(self, message: str) -> Call:
+        return self.channel.call(self.sender, message)
+
+    def read(self, response):
+        """(question asked, outcome given) by the reply, either may be None."""
+        text = self.channel.reply(response) or ""
+        script, locale = self.script, self.locale
+        asking = {render.question_text(script, q, locale, voice=False): q
+                  for q in script.questions.values()}  # fmt: skip
+        found = [words for words in asking if words in text]
+        advised = [o for o in script.outcomes.values() if script.fill(o.short, locale) in text]
+        return (asking[max(found, key=len)] if found else None), next(iter(advised), None)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A phone call through Twilio Voice: each step posts to the previous reply's Gather."""
+
+    name: str = "voice"
+    path: str = "/twilio/voice"
+    retried: bool = True  # a retried step has the same CallSid and step
+
+    prepare = Messaging.prepare
+
+    def call(self, caller: str, speech: str, delivery: str | None = None, path=None, **extra):
+        """One step of a call: `delivery` is the CallSid, `path` the action with its query."""
+        fields = {"CallSid": delivery or f"CA{uuid.uuid4().hex}", "AccountSid": "AC" + "0" * 32,
+                  "From": caller, "To": "+447700900999", "CallStatus": "in-progress",
+                  **extra}  # fmt: skip
+        if speech:
+            fields.update(SpeechResult=speech, Confidence="0.93")
+        return Call(path or self.path, fields)
+
+    def check(self, response) -> ET.Element:
+        """TwiML whose every <Say> is within Twilio's limit."""
+        root = twiml(response)
+        for say in root.iter("Say"):
+            assert 0 < len(say.text or "") <= MAX_SAY
+        return root
+
+    def opening(self, case: dict) -> str:
+        return ""  # a call opens with our greeting, before the caller says anything
+
+    def conversation(self, script: content.Script, locale: str, n: int) -> _Calling:
+        caller = f"{script.locales[locale].dial_codes[0]}8{n:09d}"
+        return _Calling(self, script, caller, f"CA{uuid.uuid4().hex}")
+
+
+@dataclass
+class _Calling:
+    channel: Voice
+    script: content.Script
+    caller: str
+    sid: str
+    action: str | None = None
+
+    def call(self, message: str) -> Call:
+        return self.channel.call(self.caller, message, delivery=self.sid, path=self.action)
+
+    def read(self, response):
+        """(question asked, outcome given), from the query of the reply's <Gather> action."""
+        gathers = list(self.channel.check(response).iter("Gather"))
+        if not gathers:
+            return None, None
+        self.action = gathers[0].get("action")
+        query = parse_qs(urlsplit(self.action).query)
+        asked = self.script.questions.get(query.get("q", [""])[0])
+        return asked, self.script.outcomes.get(query.get("end", [""])[0])
+
+
+@functools.cache
+def _alexa_pki() -> dict:
+    return make_pki(datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Alexa:
+    """The Alexa skill: JSON requests signed with a test PKI the app is told to trust (or not
+    signed at all for a server started with ALEXA_VERIFY=0)."""
+
+    name: str = "alexa"
+    path: str = "/alexa"
+    retried: bool = False  # Alexa does not resend a request: nothing to deduplicate
+    signed: bool = True
+
+    def prepare(self, app) -> None:
+        """Trust the test root; the test fetcher plays Amazon's certificate host."""
+        pki = _alexa_pki()
+        fetch = CountingFetch(pki["served"])
+        app.extensions["alexa_certs"] = CertificateCache(fetch=fetch, roots=[pki["root"]])
+
+    def call(self, session: str, request: dict, locale="en-GB", timestamp=None, extra=None):
+        """One request of a session, as Alexa sends it; `extra` replaces top-level parts."""
+        sent = (timestamp or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        application = {"applicationId": ALEXA_SKILL_ID}
+        payload = {
+            "version": "1.0",
+            "session": {"new": False, "sessionId": session, "application": application,
+                        "user": {"userId": "amzn1.ask.account.TEST"}},
+            "context": {"System": {"application": application}},
+            "request": {"requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", "locale": locale,
+                        "timestamp": sent, **request},
+            **(extra or {}),
+        }  # fmt: skip
+        body = json.dumps(payload).encode()
+        headers = signed_headers(_alexa_pki(), body, GOOD_URL) if self.signed else {}
+        return Call(self.path, headers=headers, body=body)
+
+    def check(self, response) -> dict:
+        """Alexa JSON within Alexa's limits, with well-formed SSML."""
+        assert response.status_code == 200, response.status_code
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert len(body_of(response)) <= MAX_ALEXA_RESPONSE
+        out = json.loads(body_of(response))
+        assert out["version"] == "1.0"
+        for holder in (out["response"], out["response"].get("reprompt", {})):
+            if "outputSpeech" in holder:
+                ssml = holder["outputSpeech"]["ssml"]
+                assert len(ssml) <= MAX_SSML and ET.fromstring(ssml).tag == "speak"
+        return out
+
+    def opening(self, case: dict) -> str:
+        return ""  # a LaunchRequest carries no words
+
+    def conversation(self, script: content.Script, locale: str, n: int) -> _Session:
+        return _Session(self, script, locale, f"amzn1.echo-api.session.{uuid.uuid4()}")
+
+
+@dataclass
+class _Session:
+    channel: Alexa
+    script: content.Script
+    locale: str
+    session: str
+    started: bool = False
+
+    def call(self, message: str) -> Call:
+        """A launch first, then each answer as the intent Alexa's model would resolve it to."""
+        if not self.started:
+            self.started = True
+            return self.channel.call(self.session, {"type": "LaunchRequest"}, self.locale)
+        intent = {"name": alexa_model.FREE_TEXT_INTENT,
+                  "slots": {"query": {"name": "query", "value": message}}}  # fmt: skip
+        for name in ("AMAZON.YesIntent", "AMAZON.NoIntent", "UnsureIntent"):
+            if alexa_model.message_for(self.script, name) == message:
+                intent = {"name": name}
+        if message.isdigit():
+            intent = {"name": alexa_model.NUMBER_INTENT,
+                      "slots": {"number": {"name": "number", "value": message}}}  # fmt: skip
+        request = {"type": "IntentRequest", "intent": intent}
+        return self.channel.call(self.session, request, self.locale)
+
+    def read(self, response):
+        """(question asked, outcome given), from the spoken words and the outcome's card."""
+        out = self.channel.check(response)["response"]
+        root = ET.fromstring(out.get("outputSpeech", {}).get("ssml", "<speak/>"))
+        said = " ".join("".join(root.itertext()).split())
+        asked = [q for q in self.script.questions.values() if q.voice in said]
+        card = out.get("card", {}).get("content", "")
+        advised = [o for o in self.script.outcomes.values()
+                   if card and self.script.fill(o.short, self.locale) in card]  # fmt: skip
+        return max(asked, key=lambda q: len(q.voice), default=None), next(iter(advised), None)
+
+
+CHANNELS = [Messaging("sms"), Messaging("whatsapp"), Voice(), Alexa()]

@@ -1,0 +1,95 @@
+"""Privacy: an audit record per triage run in ids only, "forget me", and `python -m skill purge`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from app import create_app
+from skill.safety import vignettes
+from skill.service import Triage
+from skill.stores import conversation_key, open_store
+from tests.common import PUBLIC_VIGNETTES, ROOT
+from tests.texting import advised, asked, form, post, said
+
+RUNNER = "+447700900321"
+
+
+def text(client, address: str, message: str) -> str | None:
+    """Text one signed message to the messaging webhook; the reply's text."""
+    return said(post(client, form(address, message)))
+
+
+def run_case(client, script, case_id: str, address: str = RUNNER) -> str:
+    """A whole vignette conversation over HTTP; the last reply."""
+    case = next(c for c in vignettes.load_cases(PUBLIC_VIGNETTES) if c["id"] == case_id)
+    message = case["opening"]
+    while True:
+        reply = text(client, address, message)
+        question = asked(script, reply)
+        if not question:
+            return reply
+        message = vignettes.answer_for(question, case["facts"])
+
+
+def audits(app, address: str = RUNNER) -> list[dict]:
+    triage = app.extensions["triage"]
+    channel = "whatsapp" if address.startswith("whatsapp:") else "sms"
+    key = conversation_key(triage.settings.state_secret, channel, address)
+    return triage.store.audits(key, time.time())
+
+
+def test_each_conversation_leaves_an_audit_record_of_ids(settings, script):
+    app = create_app(settings, script)
+    outcome = advised(script, run_case(app.test_client(), script, "P08"))
+    [record] = audits(app)
+    assert record["content"] == script.version
+    assert record["outcome"] == outcome.id
+    assert record["level"] == outcome.level
+    assert len(record["questions"]) >= 10
+    assert [answer[0] for answer in record["answers"]] == record["questions"]
+    assert all(a[1] in script.questions[a[0]].edges or a[1].isdigit() for a in record["answers"])
+    assert record["started"] <= record["updated"]
+    assert RUNNER not in json.dumps(record)
+
+
+def test_restart_starts_a_second_audit_record(settings, script):
+    app = create_app(settings, script)
+    client = app.test_client()
+    run_case(client, script, "P01")
+    text(client, RUNNER, "restart")
+    assert len(audits(app)) == 2
+
+
+def test_forget_me_deletes_the_conversation_and_its_audit_at_once(settings, script):
+    app = create_app(settings, script)
+    client = app.test_client()
+    run_case(client, script, "P07")
+    other = "whatsapp:+447700900999"
+    run_case(client, script, "P01", address=other)
+    text(client, RUNNER, "forget me")
+    assert audits(app) == []
+    assert len(audits(app, other)) == 1
+    assert text(client, RUNNER, "hello").startswith(script.fill(script.messages["intro"], "en-GB"))
+
+
+def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, script):
+    store = open_store(f"sqlite:///{tmp_path / 'audit.db'}", audit_seconds=30 * 86400)
+    now = time.time()
+    for address, age_days in (("+447700900001", 31), ("+447700900002", 29)):
+        past = Triage(script, store, settings, clock=lambda age=age_days: now - age * 86400)
+        past.converse("sms", address, "my hip hurts", lambda reply: reply.text)
+    env = {**os.environ, "STATE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "AUDIT_DAYS": "30"}
+    done = subprocess.run(
+        [sys.executable, "-m", "skill", "purge"], cwd=ROOT, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # both conversations were idle past CONVERSATION_TTL_HOURS; one audit record was too old
+    assert done.stdout.strip() == "purged 3 expired records"
+    key = conversation_key(settings.state_secret, "sms", "+447700900002")
+    assert len(store.audits(key, now)) == 1
+    assert store.audits(conversation_key(settings.state_secret, "sms", "+447700900001"), 0) == []

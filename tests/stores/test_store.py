@@ -1,0 +1,146 @@
+"""One contract, three stores: memory, a SQLite file and the real Redis on 127.0.0.1:6379."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from skill.stores import DEDUPE_SECONDS, open_store
+from tests.servers import drop_keys, shared_redis_url
+
+NOW = 1_000_000.0
+TTL = 3600.0
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        yield open_store("memory:", audit_seconds=7 * 86400)
+    elif request.param == "sqlite":
+        yield open_store(f"sqlite:///{tmp_path / 'state.db'}", audit_seconds=7 * 86400)
+    else:
+        url = shared_redis_url()
+        yield open_store(url, audit_seconds=7 * 86400)
+        drop_keys(url)
+
+
+def put(state):
+    """A change that stores `state` and answers with what it found."""
+    return lambda old: (state, old)
+
+
+def read(store, key, now=NOW):
+    """What the store holds for key, by a change that leaves it as it is."""
+    return store.transact(key, lambda old: (old, old), now=now, ttl=TTL)
+
+
+def test_round_trip(store):
+    state = {"n": 1, "trail": [["q", "yes", "user"]]}
+    assert store.transact("sms:a", put(state), now=NOW, ttl=TTL) is None
+    assert read(store, "sms:a") == state
+    assert read(store, "sms:b") is None
+    assert store.ping()
+
+
+def test_expiry_follows_the_callers_clock(store):
+    store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL)
+    assert read(store, "sms:a", now=NOW + TTL - 1) == {"n": 1}
+    # read() keeps the state, so write it afresh before stepping past its expiry
+    store.transact("sms:a", put({"n": 2}), now=NOW, ttl=TTL)
+    assert read(store, "sms:a", now=NOW + TTL + 1) is None
+
+
+def test_none_forgets_the_conversation_and_its_audit(store):
+    def audit(state):
+        return "run-1", {"n": state["n"]}
+
+    store.transact("sms:a", lambda old: ({"n": 1}, None), now=NOW, ttl=TTL, audit=audit)
+    assert store.audits("sms:a", NOW) == [{"n": 1}]
+    store.transact("sms:a", put(None), now=NOW, ttl=TTL)
+    assert read(store, "sms:a") is None
+    assert store.audits("sms:a", NOW) == []
+
+
+def test_audit_records_outlive_the_conversation_until_purged(store):
+    for run, n in (("run-1", 1), ("run-2", 2)):
+        store.transact("sms:a", put({"n": n}), now=NOW, ttl=TTL, audit=lambda s, r=run: (r, s))
+    assert store.audits("sms:a", NOW + TTL + 1) == [{"n": 1}, {"n": 2}]
+    assert store.audits("sms:a", NOW + 8 * 86400) == []
+    gone = store.purge(NOW + 8 * 86400)
+    # Redis expires keys itself; the others delete the conversation and both audit rows
+    assert gone == (0 if hasattr(store, "redis") else 3)
+
+
+def test_dedupe_returns_the_stored_result_without_running_change(store):
+    calls = []
+
+    def change(old):
+        calls.append(old)
+        return {"n": len(calls)}, f"reply {len(calls)}"
+
+    assert store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SM1") == "reply 1"
+    assert store.transact("sms:a", change, now=NOW + 5, ttl=TTL, dedupe="SM1") == "reply 1"
+    assert len(calls) == 1
+    assert read(store, "sms:a") == {"n": 1}
+    assert store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SM2") == "reply 2"
+    later = NOW + DEDUPE_SECONDS + 1
+    assert store.transact("sms:a", change, now=later, ttl=TTL, dedupe="SM1") == "reply 3"
+
+
+def run_threads(count, work):
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def test_concurrent_increments_lose_nothing(store):
+    def increment(old):
+        return {"n": (old or {"n": 0})["n"] + 1}, None
+
+    def work():
+        for _ in range(50):
+            store.transact("sms:busy", increment, now=NOW, ttl=TTL)
+
+    run_threads(8, work)
+    assert read(store, "sms:busy") == {"n": 400}
+
+
+def test_one_delivery_from_many_threads_runs_once(store):
+    calls, results = [], []
+
+    def change(old):
+        calls.append(1)
+        return {"n": (old or {"n": 0})["n"] + 1}, "the one reply"
+
+    def work():
+        results.append(store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SMsame"))
+
+    run_threads(8, work)
+    assert len(calls) == 1
+    assert results == ["the one reply"] * 8
+    assert read(store, "sms:a") == {"n": 1}
+
+
+def test_a_redis_turn_whose_lock_lapsed_writes_nothing_and_runs_again():
+    url = shared_redis_url()
+    store = open_store(url)
+    lapsed = []
+
+    def increment(old):
+        if not lapsed:
+            # This turn's lock expires (as after a 10 s stall) and another turn takes the
+            # conversation and writes it before this one tries to.
+            lapsed.append(store.redis.delete(store._key("lock", "sms:slow")))
+            store.transact("sms:slow", lambda o: ({"n": (o or {"n": 0})["n"] + 1}, None),
+                           now=NOW, ttl=TTL)  # fmt: skip
+        return {"n": (old or {"n": 0})["n"] + 1}, None
+
+    try:
+        store.transact("sms:slow", increment, now=NOW, ttl=TTL)
+        assert lapsed == [1]
+        assert read(store, "sms:slow") == {"n": 2}  # neither turn's increment was lost
+    finally:
+        drop_keys(url)

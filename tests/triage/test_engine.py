@@ -1,0 +1,156 @@
+"""The engine as a user meets it: first words, red flags, free text, commands, safe endings."""
+
+import pytest
+
+from skill.content import sms
+from skill.triage import engine
+
+DAY = 86400
+
+
+def talk(script, *messages, locale="en-GB", state=None, now=0.0):
+    """Send messages in turn; return the last state and every reply."""
+    replies = []
+    for message in messages:
+        state, reply = engine.step(script, state, message, now, locale=locale, ttl_seconds=DAY)
+        replies.append(reply)
+    return state, replies
+
+
+@pytest.mark.parametrize(
+    "locale,number", [("en-GB", "999"), ("en-US", "911"), ("en-AU", "000"), ("en-NZ", "111")]
+)
+def test_first_reply_says_what_it_is_and_the_emergency_number(script, locale, number):
+    _, [reply] = talk(script, "hi", locale=locale)
+    assert "not a diagnosis" in reply.text
+    assert f"call {number}" in reply.text
+    assert reply.question == script.start
+    assert sms.segments(reply.text) <= 2
+
+
+def test_red_flag_in_the_opening_ends_with_its_escalation(script):
+    _, [reply] = talk(script, "I fell and now I can't stand up, my foot is turned out")
+    assert reply.ended and reply.outcome.id == "fracture_or_dislocation"
+    assert reply.outcome.level == "emergency_ambulance"
+    assert "999" in reply.text
+
+
+@pytest.mark.parametrize("answers", [[], ["no"], ["no", "yes"], ["no", "yes", "no", "no"]])
+def test_red_flag_typed_instead_of_an_answer_escalates_at_any_step(script, answers):
+    _, replies = talk(script, "hip hurts", *answers, "not sure, I feel shivery and hot")
+    assert replies[-1].outcome.id == "joint_infection"
+    assert replies[-1].outcome.level == "emergency"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["no fever", "I didn't fall", "I can walk fine", "no numbness anywhere", "never had cancer"],
+)
+def test_negated_red_flags_do_not_trigger(script, message):
+    _, [reply] = talk(script, message)
+    assert not reply.ended
+    assert reply.question == script.start
+
+
+def test_a_free_text_opening_is_not_asked_again(script):
+    opening = "outer hip hurts when I lie on it, I'm 52"
+    _, replies = talk(script, opening, "no", "yes", "no", "no", "no", "no", "no", "no")
+    asked = {r.question for r in replies}
+    assert "age" not in asked and "location" not in asked and "outer_lying" not in asked
+    assert replies[-1].outcome.id == "trochanteric_bursitis"
+
+
+def test_under_16s_leave_the_adult_script(script):
+    _, replies = talk(script, "my daughter is 13 and her hip hurts", "no", "yes", "no", "no", "no")
+    assert replies[-1].outcome.id == "under_16"
+    assert replies[-1].outcome.level == "consultation_24"
+
+
+def test_unsure_moves_the_level_up(script):
+    _, replies = talk(script, "hip pain", "no", "yes", "dunno")
+    assert replies[-1].outcome.id == "joint_infection"
+
+
+def test_three_unreadable_answers_give_the_safe_ending(script):
+    _, replies = talk(script, "hip pain", "purple", "banana", "???")
+    assert [r.ended for r in replies] == [False, False, False, True]
+    assert "did not catch" in replies[1].text and "YES or NO" in replies[1].text
+    final = replies[-1]
+    assert final.outcome.id == script.safe_ending and final.outcome.level == "consultation"
+    assert "could not read your answers" in final.text
+
+
+def test_menu_and_question_mark_show_help_and_keep_the_place(script):
+    state, replies = talk(script, "hip pain", "no", "?")
+    assert "Emergency: call 999" in replies[-1].text
+    assert replies[-1].question == "bear_weight"
+    _, [again] = talk(script, "menu", state=state)
+    assert again.question == "bear_weight"
+
+
+def test_back_changes_the_last_answer(script):
+    state, replies = talk(script, "hip pain", "no", "back")
+    assert replies[-1].question == "fall"
+    _, [reply] = talk(script, "yes", state=state)
+    assert reply.question == "fall_weight"
+
+
+def test_restart_starts_afresh(script):
+    _, replies = talk(script, "hip pain", "no", "yes", "restart")
+    assert replies[-1].question == script.start
+    assert "Starting again" in replies[-1].text
+
+
+def test_more_after_an_outcome_gives_the_long_form(script):
+    _, replies = talk(script, "I have a fever and my hip hurts", "more")
+    assert replies[0].outcome.id == "joint_infection"
+    assert len(replies[1].text) > len(replies[0].text)
+    assert "{" not in replies[1].text
+
+
+def test_stop_ends_silently_and_forgets(script):
+    state, replies = talk(script, "hip pain", "no", "STOP")
+    assert state is None and replies[-1].silent and replies[-1].text == ""
+    _, [fresh] = talk(script, "hello", state=state)
+    assert fresh.question == script.start and "not a diagnosis" in fresh.text
+
+
+def test_an_expired_conversation_starts_afresh_and_says_so(script):
+    state, _ = talk(script, "hip pain", "no")
+    _, [reply] = talk(script, "yes", state=state, now=DAY + 1)
+    assert "timed out" in reply.text
+    assert reply.question == script.start
+
+
+def test_a_red_flag_after_the_outcome_raises_the_advice(script):
+    _, replies = talk(
+        script, "outside of my thigh near the knee hurts", *["no", "yes", "no", "no", "no"],
+        "35", "no", "no", "no", "oh and now my leg is cold and blue",
+    )  # fmt: skip
+    assert replies[-2].outcome.id == "itb_syndrome"
+    assert replies[-1].outcome.id == "circulation_problem"
+
+
+@pytest.mark.parametrize(
+    "message", ["", "   ", "\U0001f600\U0001f600", "x" * 5000, "me duele la cadera", "\x00\x07"]
+)
+def test_odd_messages_get_a_helpful_reply_and_the_conversation_survives(script, message):
+    state, replies = talk(script, "hip pain", message)
+    assert replies[-1].question == "fall" and "YES or NO" in replies[-1].text
+    _, [reply] = talk(script, "no", state=state)
+    assert reply.question == "bear_weight"
+
+
+def test_help_is_spoken_for_the_ear_on_voice(script):
+    _, replies = talk(script, "hip pain", "help")
+    assert "Reply" not in replies[-1].speech.split("Say yes")[0]
+    assert "In an emergency, call 999" in replies[-1].speech
+    assert "Reply BACK" in replies[-1].text
+
+
+@pytest.mark.parametrize(
+    "message", ["Hip is killing me, I can barely walk", "I'm struggling to walk on it"]
+)
+def test_hardly_able_to_walk_is_severe_pain_at_least(script, message):
+    _, [reply] = talk(script, message)
+    assert reply.outcome.id == "severe_pain" and reply.outcome.level == "consultation_24"

@@ -1,0 +1,38 @@
+"""Golden transcripts: messages in, the exact replies out. `pytest --refresh-golden` rewrites
+them from the engine after a deliberate content change; review the diff before committing."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from skill.triage import engine
+
+CASES = sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
+
+
+def replay(script, case: dict) -> list[dict]:
+    state, turns = None, []
+    for i, turn in enumerate(case["turns"]):
+        state, reply = engine.step(
+            script, state, turn["send"], 60.0 * i, locale=case["locale"], ttl_seconds=86400
+        )
+        turns.append(
+            {
+                "send": turn["send"],
+                "reply": reply.text,
+                "question": reply.question,
+                "outcome": reply.outcome.id if reply.outcome else None,
+            }
+        )
+    return turns
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_transcript(script, path, request):
+    case = yaml.safe_load(path.read_text())
+    turns = replay(script, case)
+    if request.config.getoption("--refresh-golden"):
+        path.write_text(yaml.safe_dump({**case, "turns": turns}, sort_keys=False, width=100))
+        return
+    assert turns == case["turns"]
