@@ -120,7 +120,9 @@ def respond(script: Script, reply: Reply, locale: str) -> dict:
     if reply.silent:  # the engine forgot the conversation: say goodbye and end
         goodbye = script.fill(script.messages["goodbye"], locale)
         return _envelope({"outputSpeech": ssml(goodbye), "shouldEndSession": True})
-    speech, body = reply.speech, {}
+    # A speaker has nothing to hang up: Alexa's own intro in place of the phone call's.
+    intros = [script.fill(script.messages[key], locale) for key in ("voice_intro", "say_intro")]
+    speech, body = reply.speech.replace(*intros), {}
     question = script.questions.get(reply.question or "")
     if question:
         # Alexa has no keypad: swap the keypad wording for the spoken-only one.

@@ -293,7 +293,8 @@ MESSAGE_KEYS = (
     "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
     "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
     "voice_summary",
-    "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
+    "say_intro", "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary",
+    "skill_description",
     "store_down",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
@@ -306,7 +307,7 @@ def _load_messages(r: _Reader):
     for key in MESSAGE_KEYS:
         value = raw[key] or ""
         messages[key] = r.text(value, f"messages.{key}") if value else ""
-    shown = ("intro", "voice_intro", "help", "voice_help", "fallback")
+    shown = ("intro", "voice_intro", "say_intro", "help", "voice_help", "fallback")
     for key in (
         *shown,
         "voice_goodbye",

@@ -245,8 +245,9 @@ def test_local_trial_mode_warns_at_start_and_still_checks_skill_and_clock(
 def test_launch_welcomes_warns_and_asks_the_first_question(echo, script):
     out = echo.launch()
     said = speech(out)
-    assert fill(script, "voice_intro") in said
-    assert "not a diagnosis" in said and "call 999" in said
+    # Alexa's own intro: a speaker cannot hang up, as a phone call's intro tells the caller to.
+    assert fill(script, "say_intro") in said and fill(script, "voice_intro") not in said
+    assert script.locales["en-GB"].emergency in said and "hang up" not in said
     assert waiting(script, out) == script.start
     assert script.questions[script.start].voice in speech(out, "reprompt")
     assert out["response"]["shouldEndSession"] is False
@@ -307,7 +308,7 @@ def test_stop_and_cancel_say_goodbye_end_and_forget(echo, script, name):
     assert speech(out) == fill(script, "goodbye")
     assert out["response"]["shouldEndSession"] is True
     # Forgotten: the same session starts again from the welcome.
-    assert fill(script, "voice_intro") in speech(echo.intent("AMAZON.YesIntent"))
+    assert fill(script, "say_intro") in speech(echo.intent("AMAZON.YesIntent"))
 
 
 def test_fallback_asks_again_with_the_options(echo, script):
@@ -331,7 +332,7 @@ def test_session_ended_answers_empty_and_closes_the_conversation(echo, script):
     echo.walk(["AMAZON.NoIntent"])
     out = echo.send({"type": "SessionEndedRequest", "reason": "USER_INITIATED"})
     assert out == {"version": "1.0", "response": {}}
-    assert fill(script, "voice_intro") in speech(echo.intent("AMAZON.NoIntent"))
+    assert fill(script, "say_intro") in speech(echo.intent("AMAZON.NoIntent"))
 
 
 @pytest.mark.parametrize(
@@ -374,7 +375,7 @@ def test_the_user_id_is_never_stored(echo, settings):
 
 def test_every_question_and_outcome_fits_alexa_limits(script):
     for locale in script.locales:
-        intro = script.fill(script.messages["voice_intro"], locale)
+        intro = script.fill(script.messages["say_intro"], locale)
         replies = [
             Reply(text="", speech=f"{intro}\n{q.voice}", question=q.id)
             for q in script.questions.values()
