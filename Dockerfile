@@ -1,13 +1,13 @@
 # Runner Hip Check under gunicorn. Build: docker build -t runner-hip-check .
 # Run:   docker run -p 8000:8000 --env-file .env runner-hip-check   (see .env.example)
+# The container always listens on 0.0.0.0:8000, the port EXPOSE and HEALTHCHECK name: the
+# --bind below wins over any HOST or PORT in the env file (those are for make run and serve).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     APP_ENV=production \
-    HOST=0.0.0.0 \
-    PORT=8000 \
     STATE_URL=sqlite:////app/var/triage.db \
     PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 
@@ -25,5 +25,5 @@ RUN pip install --no-cache-dir -e ".[serve]" \
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['PORT'], timeout=4)"]
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "app:create_app()"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
 from skill import config, content
 from skill.channels import alexa
@@ -55,7 +56,27 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
     def healthz():
         return jsonify(status="ok", content=script.version)
 
+    page = _landing_page(script)
+
+    @app.get("/")
+    def landing():
+        return Response(page, mimetype="text/html")
+
     return app
+
+
+def _landing_page(script: content.Script) -> str:
+    """What someone who opens the address in a browser sees: what this is, and where to look."""
+    name, summary = escape(script.name), escape(script.fill(script.messages["skill_summary"], "en"))
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{name}</title>'
+        f"</head><body>\n<h1>{name}</h1>\n<p>{summary}</p>\n"
+        "<p>This address serves the SMS, WhatsApp, phone and Alexa webhooks; there is nothing "
+        'to use in a browser. Health: <a href="/healthz">/healthz</a>, readiness: '
+        '<a href="/readyz">/readyz</a>, metrics: <a href="/metrics">/metrics</a>.</p>\n'
+        "<p>Setting it up: README.md and docs/deploy.md in the repository; the HTTP interface "
+        "is openapi.yaml.</p>\n</body></html>\n"
+    )
 
 
 def _secure(response):

@@ -1,29 +1,35 @@
 """Production serving: `gunicorn -c gunicorn.conf.py "app:create_app()"` (see `make serve`).
 
-Settings come from the environment: HOST, PORT, WEB_CONCURRENCY (workers, default 2),
-WEB_THREADS (threads per worker, default 4) and PROMETHEUS_MULTIPROC_DIR (a private temporary
-directory when unset), where each worker writes its metrics so that /metrics sums them all.
+Settings come from the environment, then .env (skill.config.environment): HOST, PORT,
+WEB_CONCURRENCY (workers, default 2), WEB_THREADS (threads per worker, default 4) and
+PROMETHEUS_MULTIPROC_DIR (a private temporary directory when unset), where each worker writes
+its metrics so that /metrics sums them all. A `--bind` on the command line (the container's)
+wins over HOST and PORT.
 """
 
 import glob
 import os
 import tempfile
 
+from skill.config import environment
+
+env = environment()
 # Set before anything imports prometheus_client: it picks its multi-process mode on import.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="triage-metrics-")
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = env.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+    prefix="triage-metrics-"
+)
 
 from prometheus_client import multiprocess  # noqa: E402
 
 
 def _whole(name: str, default: int) -> int:
-    raw = os.environ.get(name) or str(default)
+    raw = env.get(name) or str(default)
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"{name}={raw!r}: use a whole number of at least 1")
     return int(raw)
 
 
-bind = f"{os.environ.get('HOST') or '127.0.0.1'}:{_whole('PORT', 5000)}"
+bind = f"{env.get('HOST') or '127.0.0.1'}:{_whole('PORT', 5000)}"
 workers = _whole("WEB_CONCURRENCY", 2)
 worker_class = "gthread"
 threads = _whole("WEB_THREADS", 4)

@@ -2,18 +2,20 @@
 
     TWILIO_AUTH_TOKEN=dev-token .venv/bin/python scripts/signed_request.py hello no no 34
 
-Each argument is one inbound message from the same sender; the TwiML reply is printed.
+Each argument is one inbound message from the same sender; the TwiML reply is printed. The
+token comes from --token, else the environment, else .env, as the service reads it.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import uuid
 
 import requests
 from twilio.request_validator import RequestValidator
+
+from skill.config import environment
 
 
 def main(argv=None) -> int:
@@ -26,7 +28,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--from", dest="sender", default="+447700900123",
                         help="sender: a number, or whatsapp:+44... for WhatsApp")  # fmt: skip
-    parser.add_argument("--token", default=os.environ.get("TWILIO_AUTH_TOKEN", ""))
+    parser.add_argument("--token", default=environment().get("TWILIO_AUTH_TOKEN", ""))
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("set TWILIO_AUTH_TOKEN (the same value the service runs with) or --token")

@@ -1,14 +1,21 @@
-"""Settings from the environment, checked once at start with a clear message per fault."""
+"""Settings from the environment, checked once at start with a clear message per fault.
+
+Settings also come from a `.env` file in the working directory (or the file ENV_FILE names),
+read the way `docker run --env-file` reads it, so one file serves `make run`, `make serve` and
+the container; a variable set in the environment wins over the file.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 DEV_SECRET = "dev-only-not-secret"
 APP_ENVS = ("development", "production", "test")
+ENV_FILE = ".env"
 
 
 class SettingsError(ValueError):
@@ -71,9 +78,35 @@ def _flag(env, name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r}: use 1 or 0")
 
 
+def read_env_file(path) -> dict[str, str]:
+    """NAME=value lines as `docker run --env-file` reads them: no quotes, no expansion.
+
+    Blank lines and lines starting with # are skipped; a missing file gives nothing.
+    """
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return {}
+    values = {}
+    for number, line in enumerate(lines, 1):
+        line = line.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.isidentifier():
+            raise SettingsError(f"{path} line {number}: expected NAME=value")
+        values[name] = value
+    return values
+
+
+def environment() -> dict[str, str]:
+    """The settings this process sees: the env file, overridden by the real environment."""
+    return {**read_env_file(os.environ.get("ENV_FILE") or ENV_FILE), **os.environ}
+
+
 def from_env(env=None, locales=()) -> Settings:
-    """Read and check the settings; `locales` are the locale codes the content knows."""
-    env = os.environ if env is None else env
+    """Read and check the settings (from `environment()` by default) for the content's locales."""
+    env = environment() if env is None else env
     settings = Settings(
         host=env.get("HOST") or Settings.host,
         port=_number(env, "PORT", Settings.port, int, low=1),

@@ -62,6 +62,7 @@ class Gunicorn:
         full = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(self.port),
                 "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "4",
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics), "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+                "ENV_FILE": str(folder / "none.env"),  # not a developer's .env
                 **env}  # fmt: skip
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         with open(self.out, "wb") as out, open(self.err, "wb") as err:

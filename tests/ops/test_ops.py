@@ -121,7 +121,7 @@ def test_dockerfile_lints_clean_and_starts_the_tested_app():
     assert lint.returncode == 0, lint.stdout + lint.stderr
     dockerfile = (ROOT / "Dockerfile").read_text()
     cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))
-    assert cmd == ["gunicorn", "-c", "gunicorn.conf.py", APP_SPEC]
+    assert cmd[:3] == ["gunicorn", "-c", "gunicorn.conf.py"] and cmd[-1] == APP_SPEC
     assert f'gunicorn.conf.py "{APP_SPEC}"' in (ROOT / "Makefile").read_text()
     assert re.search(r"^HEALTHCHECK .*?CMD .*?/healthz", dockerfile, re.M | re.S)
     assert re.search(r"^USER \d+", dockerfile, re.M)
