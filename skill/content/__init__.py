@@ -5,7 +5,7 @@ Every fault names the file, the place in it and what is wrong, so a clinician ca
 content without reading Python.
 """
 
-from skill.content.loader import DEFAULT_DIR, load
+from skill.content.loader import DEFAULT_DIR, digest, load
 from skill.content.model import (
     ContentError,
     Level,
@@ -27,5 +27,6 @@ __all__ = [
     "Question",
     "RedFlag",
     "Script",
+    "digest",
     "load",
 ]

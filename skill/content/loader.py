@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import string
 from datetime import date, datetime
@@ -24,6 +25,15 @@ from skill.content.model import (
 PLACEHOLDERS = ("emergency", "ed", "urgent", "primary", "name")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
 FILES = ("script", "outcomes", "red_flags", "phrases", "locales", "messages")
+
+
+def digest(directory: Path | str = DEFAULT_DIR) -> str:
+    """SHA-256 of the content files, so that files built from them can name what they came from."""
+    h = hashlib.sha256()
+    for name in FILES:
+        h.update(f"{name}\n".encode())
+        h.update((Path(directory) / f"{name}.yaml").read_bytes())
+    return h.hexdigest()
 
 
 class _YamlLoader(yaml.SafeLoader):

@@ -2,9 +2,10 @@
 played through all four channels (SMS, WhatsApp, voice, Alexa) over the signed webhooks.
 
 A guard for changes that should not change what runners get (moving code, a new layout). The
-digests live in tests/snapshots/replies.json; `pytest tests/test_snapshot.py --refresh-golden`
-rewrites them after a deliberate change, and SNAPSHOT_DUMP=DIR writes each conversation's
-replies in full to DIR, to compare two commits with diff.
+digests live in tests/channels/snapshots/replies.json, with the digest of the content they come
+from; `make content` (or this file with `--refresh-golden`) rewrites them after a content
+change or a deliberate change of code, and SNAPSHOT_DUMP=DIR writes each conversation's replies
+in full to DIR, to compare two commits with diff.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 from pathlib import Path
 
+from skill import content
 from skill.safety import vignettes
 from tests.common import PROJECT_VIGNETTES, PUBLIC_VIGNETTES
 from tests.drivers import CHANNELS, body_of
@@ -75,9 +77,10 @@ def test_every_reply_is_as_recorded(app, client, script, request):
                 path.write_bytes(joined)
     if request.config.getoption("--refresh-golden"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
-        SNAPSHOT.write_text(json.dumps(seen, indent=1, sort_keys=True) + "\n")
+        recording = {"content_digest": content.digest(), "replies": seen}
+        SNAPSHOT.write_text(json.dumps(recording, indent=1, sort_keys=True) + "\n")
         return
-    recorded = json.loads(SNAPSHOT.read_text())
+    recorded = json.loads(SNAPSHOT.read_text())["replies"]
     changed = sorted(k for k in seen if seen[k] != recorded.get(k))
     assert not changed and set(recorded) == set(seen), (
         f"{len(changed)} conversations changed, first {changed[:8]}; "

@@ -1,4 +1,4 @@
-"""The flowchart of the triage script: what the README shows is what the content says."""
+"""The flowchart of the triage script: what docs/flowchart.md shows is what the content says."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from skill.__main__ import main
 from skill.safety import graph
 from tests.common import ROOT
 
-README = ROOT / "README.md"
+CHART_PAGE = ROOT / "docs" / "flowchart.md"
 
 
 def printed(capsys, *args: str) -> str:
@@ -31,15 +31,14 @@ def copy_content(tmp_path: Path) -> Path:
     return folder
 
 
-def test_readme_chart_is_what_the_graph_command_prints():
-    block = re.search(r"## The triage script\n.*?```mermaid\n(.*?)```", README.read_text(), re.S)
-    assert block, "README needs a ```mermaid block under '## The triage script'"
+def test_the_docs_chart_is_what_the_graph_command_prints():
+    block = re.search(r"```mermaid\n(.*?)```", CHART_PAGE.read_text(), re.S)
+    assert block, "docs/flowchart.md needs a ```mermaid block"
     run = subprocess.run(
         [sys.executable, "-m", "skill", "graph"], capture_output=True, text=True, timeout=60
     )
-    assert block.group(1) == run.stdout, (
-        "the README chart is out of date: run `.venv/bin/python -m skill graph --into README.md`"
-    )
+    assert block.group(1) == run.stdout, "docs/flowchart.md is out of date: run `make content`"
+    assert "```mermaid" not in (ROOT / "README.md").read_text()  # one chart, in the docs
 
 
 def test_chart_shows_every_question_answer_red_flag_and_outcome(script, capsys):
@@ -69,15 +68,14 @@ def test_dot_colours_outcomes_by_level(script, capsys):
     assert "q_fever -> o_joint_infection" in chart
 
 
-def test_chart_of_edited_content_shows_the_edit_and_escapes_quotes(tmp_path, capsys):
+def test_chart_of_edited_content_shows_the_edit_and_escapes_quotes(tmp_path, script, capsys):
     folder = copy_content(tmp_path)
     script_file = folder / "script.yaml"
-    text = script_file.read_text()
-    new = text.replace('"Where is the pain worst?"', "'Where is the \"worst\" pain?'")
-    assert new != text
-    script_file.write_text(new)
+    text, first = script_file.read_text(), script.questions[script.start].text
+    assert f'"{first}"' in text  # the question as the file has it, in double quotes
+    script_file.write_text(text.replace(f'"{first}"', '"Where is the \\"worst\\" pain?"', 1))
     chart = printed(capsys, str(folder))
-    assert 'q_location["Where is the #quot;worst#quot; pain?"]' in chart
+    assert f'q_{script.start}["Where is the #quot;worst#quot; pain?"]' in chart
     assert '\\"worst\\"' in printed(capsys, str(folder), "--format", "dot")
 
 

@@ -1,11 +1,13 @@
-"""Golden transcripts: messages in, the exact replies out. `pytest --refresh-golden` rewrites
-them from the engine after a deliberate content change; review the diff before committing."""
+"""Golden transcripts: messages in, the exact replies out. `make content` (or `pytest
+--refresh-golden`) rewrites them from the engine after a content change, with the digest of the
+content they come from (`python -m skill check` says when it differs); review the diff."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 
+from skill import content
 from skill.triage import engine
 
 CASES = sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
@@ -33,6 +35,7 @@ def test_transcript(script, path, request):
     case = yaml.safe_load(path.read_text())
     turns = replay(script, case)
     if request.config.getoption("--refresh-golden"):
-        path.write_text(yaml.safe_dump({**case, "turns": turns}, sort_keys=False, width=100))
+        fresh = {**case, "content_digest": content.digest(), "turns": turns}
+        path.write_text(yaml.safe_dump(fresh, sort_keys=False, width=100))
         return
     assert turns == case["turns"]
