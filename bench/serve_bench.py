@@ -37,7 +37,7 @@ from skill.service import Triage  # noqa: E402
 from skill.stores import open_store  # noqa: E402
 from skill.stores.sqlite import SQLiteStore
 from skill.triage import engine  # noqa: E402
-from tests.conftest import PUBLIC_VIGNETTES  # noqa: E402
+from tests.common import PUBLIC_VIGNETTES  # noqa: E402
 from tests.servers import APP_SPEC, Gunicorn, RedisServer  # noqa: E402
 from tests.texting import PATH, form, signature  # noqa: E402
 

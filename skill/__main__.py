@@ -13,12 +13,17 @@ from skill.cli import alexa_model, chat, check, graph, purge, run, vignettes
 COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m skill", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """Every command and its options."""
+    whole = argparse.ArgumentParser(prog="python -m skill", description=__doc__.split("\n\n")[0])
+    sub = whole.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(sub)
-    args = parser.parse_args(argv)
+    return whole
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
     return args.func(args)
 
 
