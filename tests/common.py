@@ -29,3 +29,8 @@ def need(available: bool, what: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{what} is required in CI")
         pytest.skip(f"{what} is not available here")
+
+
+def message_text(script, key: str, locale: str = "en-GB") -> str:
+    """A message of the content as a runner gets it, so tests never repeat its wording."""
+    return script.fill(script.messages[key], locale)

@@ -92,7 +92,8 @@ def test_manifest_carries_the_disclaimer_category_and_endpoint(script):
     listing = manifest["publishingInformation"]
     assert set(listing["locales"]) == {"en-GB", "en-US"}
     for code, locale in listing["locales"].items():
-        assert "not a substitute for medical advice" in locale["description"]
+        # The health disclaimer and the emergency number, in the content's words.
+        assert locale["description"] == script.fill(script.messages["skill_description"], code)
         assert script.locales[code].emergency in locale["description"]
         assert locale["examplePhrases"][0].startswith("Alexa, open ")
     assert listing["category"] == "HEALTH_AND_FITNESS"

@@ -17,7 +17,7 @@ from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import speakable
 from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
-from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN
+from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
     "en-GB": "+447700900123", "en-US": "+12025550123", "en-IE": "+353855550123",
@@ -30,6 +30,11 @@ ALERTS = "+441632960111"  # the clinic's alert number (ESCALATION_SMS_TO)
 VERBS = {"Say", "Gather", "Redirect", "Hangup", "Dial"}
 READ_OUT = re.compile(r"[*#/&\[\]{}<>_|~^@\\]|https?:|www\.")
 CASES = load_cases(PUBLIC_VIGNETTES)
+
+
+def spoken(script, key: str, locale: str = "en-GB") -> str:
+    """A message of the content as a call says it."""
+    return speakable(message_text(script, key, locale))
 
 
 class Call:
@@ -166,14 +171,14 @@ def run_case(call, script, case, by):
     raise AssertionError("the call never reached advice")
 
 
-def test_call_opens_with_what_this_is_and_the_emergency_number(call):
+def test_call_opens_with_what_this_is_and_the_emergency_number(call, script):
     root = call.start()
     assert [child.tag for child in root] == ["Say", "Gather", "Redirect"]
     intro = root.find("Say").text
-    assert "not a diagnosis" in intro and "hang up and call 9 9 9" in intro
+    assert spoken(script, "voice_intro") in intro and "9 9 9" in intro
     gather = root.find("Gather")
     assert call.waiting == "fall" and gather.get("hints") == "yes, no, not sure"
-    assert "press 1 for yes and 2 for no" in gather.find("Say").text
+    assert spoken(script, "voice_yes_no") in gather.find("Say").text
 
 
 def test_locale_and_voice_come_from_the_callers_country(script, client):
@@ -215,48 +220,50 @@ def test_silence_reprompts_twice_then_gives_the_safe_ending_and_hangs_up(call, s
     call.start()
     for _ in range(2):
         call.silence()
-        assert call.waiting == "fall" and "did not catch that" in call.said()
+        assert call.waiting == "fall" and spoken(script, "not_understood") in call.said()
     root = call.silence()
     safe = script.outcomes[script.safe_ending]
     assert call.waiting == f"end:{safe.id}"
     assert speakable(script.fill(safe.short, "en-GB")) in call.said()
-    assert "could not read your answers" in call.said() and "call 9 9 9" in call.said()
+    assert spoken(script, "safe_ending") in call.said() and "9 9 9" in call.said()
     assert [child.tag for child in root][-2:] == ["Say", "Hangup"]
 
 
-def test_garbled_speech_and_meaningless_keys_get_the_question_again(call):
+def test_garbled_speech_and_meaningless_keys_get_the_question_again(call, script):
     call.start()
     call.say("purple monkey dishwasher")
-    assert call.waiting == "fall" and "did not catch that" in call.said()
+    assert call.waiting == "fall" and spoken(script, "not_understood") in call.said()
     call.press("*")
-    assert call.waiting == "fall" and "press 1 for yes" in call.said()
+    assert call.waiting == "fall" and spoken(script, "voice_yes_no") in call.said()
     call.press("2")
     assert call.waiting == "bear_weight"
 
 
-def test_low_confidence_answer_that_would_lower_the_advice_is_read_back(call):
+def test_low_confidence_answer_that_would_lower_the_advice_is_read_back(call, script):
+    heard, confirm = spoken(script, "voice_heard"), spoken(script, "voice_confirm")
     call.start()
     call.say("no", confidence=0.31)
     assert call.waiting == "fall" and "confirm" in call.action
-    assert "I heard no. Is that right?" in call.said()
+    assert f"{heard} no." in call.said() and confirm in call.said()
     call.press("1")
     assert call.waiting == "bear_weight"
     call.say("yes I can", confidence=0.2)  # the safer answer here is no
-    assert "I heard yes." in call.said()
+    assert f"{heard} yes." in call.said()
     call.say("no")
-    assert call.waiting == "bear_weight" and "try that question again" in call.said()
+    assert call.waiting == "bear_weight" and spoken(script, "voice_try_again") in call.said()
     call.say("yes I can", confidence=0.2)
     call.silence()  # nothing said to the read-back: the question again
     assert call.waiting == "bear_weight" and "confirm" not in call.action
 
 
-def test_low_confidence_answer_that_raises_the_advice_is_taken_at_once(call):
+def test_low_confidence_answer_that_raises_the_advice_is_taken_at_once(call, script):
     call.start()
     call.say("yes", confidence=0.2)
     assert call.waiting == "fall_weight"
     call.say("no I can't", confidence=0.1)
     outcome = call.waiting
-    assert outcome == "end:fracture_or_dislocation" and "hang up now and call 9 9 9" in call.said()
+    assert outcome == "end:fracture_or_dislocation"
+    assert spoken(script, "voice_emergency") in call.said()
 
 
 def test_a_retried_step_gets_the_same_twiml_and_moves_the_call_once(call):
@@ -269,14 +276,14 @@ def test_a_retried_step_gets_the_same_twiml_and_moves_the_call_once(call):
     assert call.waiting == "fever"  # had the retry counted, "2" would have ended the check
 
 
-def test_hanging_up_mid_way_forgets_the_call(call):
+def test_hanging_up_mid_way_forgets_the_call(call, script):
     call.start()
     call.press("2")
     call.press("1")
     assert call.waiting == "fever"
     call.hang_up()
     call.press("2")  # anything later on this CallSid starts afresh
-    assert call.waiting == "fall" and "not a diagnosis" in call.said()
+    assert call.waiting == "fall" and spoken(script, "voice_intro") in call.said()
 
 
 def test_forged_or_altered_requests_get_403_and_change_nothing(call, client):
@@ -319,15 +326,15 @@ def test_emergency_advice_says_hang_up_and_call_and_never_dials(call, script):
     root = call.root
     outcome = script.outcomes[call.waiting[4:]]
     assert outcome.level == "emergency_ambulance"
-    assert "Please hang up now and call 9 9 9" in call.said()
+    assert spoken(script, "voice_emergency") in call.said() and "9 9 9" in call.said()
     assert root.find("Dial") is None and [c.tag for c in root][-2:] == ["Say", "Hangup"]
-    assert root[-2].text == "Please hang up now and call 9 9 9."
+    assert root[-2].text == spoken(script, "voice_emergency")
 
 
 def test_advice_can_be_heard_again_or_in_more_detail(call, script):
     outcome = run_case(call, script, CASES[6], "keypad")  # P07, outer hip
     short = speakable(script.fill(outcome.short, "en-GB"))
-    assert short in call.said() and "say repeat or press 1" in call.said()
+    assert short in call.said() and spoken(script, "voice_repeat") in call.said()
     assert "press 2" not in call.said()  # no clinic offer below consultation_24
     for again in (lambda: call.press("1"), lambda: call.say("repeat"), lambda: call.press("2")):
         again()

@@ -13,7 +13,7 @@ import requests
 from app import create_app
 from skill.config import Settings
 from skill.safety import vignettes
-from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN
+from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text
 from tests.servers import Gunicorn, RedisServer, drop_keys, shared_redis_url
 from tests.texting import RUNNER, advised, asked, form, post, post_http, said
 
@@ -118,7 +118,7 @@ def test_a_redis_outage_gets_a_safe_answer_and_conversations_resume(tmp_path, sc
         redis_server.kill()
         down = send(server, "yes")
         assert script.locales["en-GB"].emergency in down
-        assert "try again" in down
+        assert message_text(script, "store_down") in down
         ready = requests.get(f"{server.url}/readyz", timeout=5)
         assert ready.status_code == 503
         assert "store: not reachable" in ready.json()["reasons"]

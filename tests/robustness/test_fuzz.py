@@ -220,8 +220,10 @@ FOUND = [
     ("script", "    options:\n", "    options: 3\n    voice:\n", "questions.", ".options"),
     ("outcomes", "reviewed: 2026-11-26", "reviewed: 2026-11-26 10:00:00", "outcomes.", ".reviewed"),
     ("outcomes", "review_due: 2027-11-26", "review_due: 2027-02-30", "file", ""),
+    # Any message will do (not one message's wording): the first that ends "call {emergency}."
+    # and the first that starts with the service's name.
     ("messages", "call {emergency}.\"", "call {emergency.\"", "messages.", ""),
-    ("messages", "intro: \"{name}:", "intro: \"{name!z}:", "messages.intro", ""),
+    ("messages", ": \"{name}", ": \"{name!z}", "messages.", ""),
     ("phrases", "  fall:\n", "  fall:\n    - 'a{4294967296}'\n", "phrases.fall[0]", ""),
 ]  # fmt: skip
 

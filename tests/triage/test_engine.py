@@ -4,6 +4,7 @@ import pytest
 
 from skill.content import sms
 from skill.triage import engine
+from tests.common import message_text
 
 DAY = 86400
 
@@ -22,8 +23,8 @@ def talk(script, *messages, locale="en-GB", state=None, now=0.0):
 )
 def test_first_reply_says_what_it_is_and_the_emergency_number(script, locale, number):
     _, [reply] = talk(script, "hi", locale=locale)
-    assert "not a diagnosis" in reply.text
-    assert f"call {number}" in reply.text
+    assert message_text(script, "intro", locale) in reply.text
+    assert number in reply.text
     assert reply.question == script.start
     assert sms.segments(reply.text) <= 2
 
@@ -74,15 +75,16 @@ def test_unsure_moves_the_level_up(script):
 def test_three_unreadable_answers_give_the_safe_ending(script):
     _, replies = talk(script, "hip pain", "purple", "banana", "???")
     assert [r.ended for r in replies] == [False, False, False, True]
-    assert "did not catch" in replies[1].text and "YES or NO" in replies[1].text
+    assert message_text(script, "not_understood") in replies[1].text
+    assert message_text(script, "ask_yes_no") in replies[1].text
     final = replies[-1]
     assert final.outcome.id == script.safe_ending and final.outcome.level == "consultation"
-    assert "could not read your answers" in final.text
+    assert message_text(script, "safe_ending") in final.text
 
 
 def test_menu_and_question_mark_show_help_and_keep_the_place(script):
     state, replies = talk(script, "hip pain", "no", "?")
-    assert "Emergency: call 999" in replies[-1].text
+    assert message_text(script, "help") in replies[-1].text and "999" in replies[-1].text
     assert replies[-1].question == "bear_weight"
     _, [again] = talk(script, "menu", state=state)
     assert again.question == "bear_weight"
@@ -98,7 +100,7 @@ def test_back_changes_the_last_answer(script):
 def test_restart_starts_afresh(script):
     _, replies = talk(script, "hip pain", "no", "yes", "restart")
     assert replies[-1].question == script.start
-    assert "Starting again" in replies[-1].text
+    assert message_text(script, "restarted") in replies[-1].text
 
 
 def test_more_after_an_outcome_gives_the_long_form(script):
@@ -112,13 +114,13 @@ def test_stop_ends_silently_and_forgets(script):
     state, replies = talk(script, "hip pain", "no", "STOP")
     assert state is None and replies[-1].silent and replies[-1].text == ""
     _, [fresh] = talk(script, "hello", state=state)
-    assert fresh.question == script.start and "not a diagnosis" in fresh.text
+    assert fresh.question == script.start and message_text(script, "intro") in fresh.text
 
 
 def test_an_expired_conversation_starts_afresh_and_says_so(script):
     state, _ = talk(script, "hip pain", "no")
     _, [reply] = talk(script, "yes", state=state, now=DAY + 1)
-    assert "timed out" in reply.text
+    assert message_text(script, "expired") in reply.text
     assert reply.question == script.start
 
 
@@ -136,16 +138,18 @@ def test_a_red_flag_after_the_outcome_raises_the_advice(script):
 )
 def test_odd_messages_get_a_helpful_reply_and_the_conversation_survives(script, message):
     state, replies = talk(script, "hip pain", message)
-    assert replies[-1].question == "fall" and "YES or NO" in replies[-1].text
+    assert replies[-1].question == "fall" and message_text(script, "ask_yes_no") in replies[-1].text
     _, [reply] = talk(script, "no", state=state)
     assert reply.question == "bear_weight"
 
 
 def test_help_is_spoken_for_the_ear_on_voice(script):
     _, replies = talk(script, "hip pain", "help")
-    assert "Reply" not in replies[-1].speech.split("Say yes")[0]
-    assert "In an emergency, call 999" in replies[-1].speech
-    assert "Reply BACK" in replies[-1].text
+    speech, text = replies[-1].speech, replies[-1].text
+    assert (
+        message_text(script, "voice_help") in speech and message_text(script, "help") not in speech
+    )
+    assert message_text(script, "help") in text and "999" in speech
 
 
 @pytest.mark.parametrize(

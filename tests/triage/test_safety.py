@@ -18,7 +18,7 @@ from skill.safety import vignettes
 from skill.service import Triage
 from skill.stores.sqlite import SQLiteStore
 from skill.triage import engine, understand
-from tests.common import ROOT
+from tests.common import ROOT, message_text
 
 HAZARD_LOG = ROOT / "docs" / "clinical-safety.md"
 DAY = 86400.0
@@ -160,10 +160,11 @@ def test_dunno_to_a_red_flag_question_gets_the_red_flag_advice(script):
 def test_three_unreadable_replies_end_with_safe_advice(script):
     replies = converse(script, ["my hip hurts", "purple", "banana", "42 llamas"])
     assert [r.question for r in replies[:3]] == [script.start] * 3
-    assert "did not catch" in replies[1].text
+    assert message_text(script, "not_understood") in replies[1].text
     final = replies[3]
     assert final.outcome.id == script.safe_ending and final.outcome.level == "consultation"
-    assert "A&E" in final.text and "could not read your answers" in final.text
+    assert message_text(script, "safe_ending") in final.text
+    assert script.fill(script.outcomes[script.safe_ending].short, "en-GB") in final.text
 
 
 @pytest.mark.parametrize(
@@ -257,7 +258,7 @@ def test_a_16_year_old_goes_on_with_the_adult_script(script):
 def test_a_reply_after_the_conversation_expired_starts_again_with_the_emergency_number(script):
     replies = converse(script, ["my hip hurts", "no"], gap=2 * DAY)
     late = replies[1]
-    assert "timed out" in late.text and "999" in late.text
+    assert message_text(script, "expired") in late.text and "999" in late.text
     assert late.question == script.start  # "no" is not taken as an answer to a stale question
 
 
