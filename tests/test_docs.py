@@ -48,9 +48,10 @@ TARGETS = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), r
 def _paths(args: list[str]) -> list[str]:
     """The arguments that name a place in the repository."""
     return [
-        a for a in args
+        a
+        for a in args
         if "/" in a and not a.startswith(("-", "http://", "https://")) and ":" not in a
-    ]  # fmt: skip
+    ]
 
 
 def test_the_readme_is_a_front_door_with_the_two_commands_first():

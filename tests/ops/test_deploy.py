@@ -45,9 +45,12 @@ def _signed_status(url: str, token: str) -> int:
 
 def _serve(command: list[str], cwd: Path, env: dict, url: str):
     proc = subprocess.Popen(
-        command, cwd=cwd, env={"PATH": os.environ["PATH"], **env},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        command,
+        cwd=cwd,
+        env={"PATH": os.environ["PATH"], **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_up(proc, url)
     except BaseException:
@@ -133,9 +136,13 @@ def test_container_listens_where_expose_and_healthcheck_say_whatever_the_env_fil
         f"sys.argv = {cmd!r}; print(WSGIApplication().cfg.bind)"
     )
     done = subprocess.run(
-        [sys.executable, "-c", read_bind], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", read_bind],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": os.environ["PATH"], "ENV_FILE": "/nonexistent", **env},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     exposed = re.search(r"^EXPOSE (\d+)$", _dockerfile(), re.M).group(1)
     checked = re.search(r"HEALTHCHECK .*?http://127\.0\.0\.1:(\d+)/healthz", _dockerfile(), re.S)
