@@ -1,7 +1,9 @@
 """Operations endpoints and hooks shared by every channel: readiness, metrics, request ids.
 
-`/readyz` tells a load balancer whether to send traffic here (store reachable, content loaded
-and within its review dates); `/metrics` serves Prometheus; every response carries the request
+`/readyz` tells a load balancer whether to send traffic here (store reachable, content loaded);
+overdue content reviews are paperwork, not an outage, so they are listed as warnings (and
+counted in a metric) without taking every instance off the air at once. `/metrics` serves
+Prometheus; every response carries the request
 id that its log lines carry, and is counted by channel (its blueprint) and status.
 """
 
@@ -25,9 +27,11 @@ def readyz():
     reasons = [] if triage.store.ping() else ["store: not reachable"]
     if not triage.script.questions:
         reasons.append("content: not loaded")
-    reasons += [f"content: {warning}" for warning in triage.script.warnings]
+    warnings = [f"content: {warning}" for warning in triage.script.warnings]
     if reasons:
-        return jsonify(status="not ready", reasons=reasons), 503
+        return jsonify(status="not ready", reasons=reasons, warnings=warnings), 503
+    if warnings:
+        return jsonify(status="ready", content=triage.script.version, warnings=warnings)
     return jsonify(status="ready", content=triage.script.version)
 
 
@@ -54,5 +58,6 @@ def _finish(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Add the endpoints and the per-request hooks to the app."""
     app.register_blueprint(bp)
+    metrics.REVIEWS_OVERDUE.set(len(app.extensions["triage"].script.warnings))
     app.before_request(_start)
     app.after_request(_finish)
