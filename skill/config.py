@@ -43,6 +43,8 @@ class Settings:
     alexa_verify: bool = True
     # Privacy
     audit_days: float = 30.0
+    # Operations: with a token, /metrics answers only `Authorization: Bearer <token>`
+    metrics_token: str = ""
 
     @property
     def ttl_seconds(self) -> float:
@@ -102,6 +104,7 @@ def from_env(env=None, locales=()) -> Settings:
         alexa_skill_id=env.get("ALEXA_SKILL_ID", ""),
         alexa_verify=_flag(env, "ALEXA_VERIFY", True),
         audit_days=_number(env, "AUDIT_DAYS", 30.0, low=0.0),
+        metrics_token=env.get("METRICS_TOKEN", ""),
     )
     if locales and settings.default_locale not in locales:
         raise SettingsError(

@@ -9,6 +9,7 @@ id that its log lines carry, and is counted by channel (its blueprint) and statu
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 
@@ -38,6 +39,10 @@ def readyz():
 @bp.get("/metrics")
 def prometheus():
     """The Prometheus exposition of this service's counters, from all of its workers."""
+    token = current_app.extensions["triage"].settings.metrics_token
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token and not hmac.compare_digest(given.encode(), token.encode()):
+        return Response("metrics need a token\n", status=401, mimetype="text/plain")
     body, content_type = metrics.exposition()
     return Response(body, content_type=content_type)
 

@@ -68,6 +68,14 @@ def test_metrics_count_requests_outcomes_and_red_flags(client, script):
     assert _sample(client, 'triage_requests_total{channel="messaging",status="200"}') >= 1
 
 
+def test_metrics_answer_only_the_token_when_one_is_set(settings, script):
+    client = create_app(replace(settings, metrics_token="scrape-me"), script).test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert scraped.status_code == 200 and "triage_requests_total" in scraped.text
+
+
 def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
     made = client.get("/healthz").headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
