@@ -8,12 +8,14 @@ the container; a variable set in the environment wins over the file.
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 DEV_SECRET = "dev-only-not-secret"
+MIN_SECRET = 16  # characters: the key that hashes every address must not be guessable
 APP_ENVS = ("development", "production", "test")
 ENV_FILE = ".env"
 
@@ -48,13 +50,15 @@ class Settings:
     alexa_verify: bool = True
     # Privacy
     audit_days: float = 30.0
+    # Operations: with a token, /metrics answers only `Authorization: Bearer <token>`
+    metrics_token: str = ""
 
     @property
     def ttl_seconds(self) -> float:
         return self.conversation_ttl_hours * 3600
 
 
-def _number(env, name: str, default, kind=float, low=None):
+def _number(env, name: str, default, kind=float, low=None, high=None):
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -62,8 +66,12 @@ def _number(env, name: str, default, kind=float, low=None):
         value = kind(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a {kind.__name__}") from None
+    if not math.isfinite(value):  # float() takes "nan" and "inf"; no setting means either
+        raise SettingsError(f"{name}={raw!r} is not a finite number")
     if low is not None and value < low:
         raise SettingsError(f"{name}={raw!r} must be at least {low}")
+    if high is not None and value > high:
+        raise SettingsError(f"{name}={raw!r} must be at most {high}")
     return value
 
 
@@ -109,7 +117,7 @@ def from_env(env=None, locales=()) -> Settings:
     env = environment() if env is None else env
     settings = Settings(
         host=env.get("HOST") or Settings.host,
-        port=_number(env, "PORT", Settings.port, int, low=1),
+        port=_number(env, "PORT", Settings.port, int, low=1, high=65535),
         state_url=env.get("STATE_URL") or Settings.state_url,
         state_secret=env.get("STATE_SECRET") or DEV_SECRET,
         default_locale=env.get("DEFAULT_LOCALE") or Settings.default_locale,
@@ -123,12 +131,13 @@ def from_env(env=None, locales=()) -> Settings:
         twilio_from=env.get("TWILIO_FROM", ""),
         escalation_sms_to=env.get("ESCALATION_SMS_TO", ""),
         voice_name=env.get("VOICE_NAME", ""),
-        voice_min_confidence=_number(env, "VOICE_MIN_CONFIDENCE", 0.5, low=0.0),
+        voice_min_confidence=_number(env, "VOICE_MIN_CONFIDENCE", 0.5, low=0.0, high=1.0),
         clinic_phone=env.get("CLINIC_PHONE", ""),
         voice_sms_summary=_flag(env, "VOICE_SMS_SUMMARY", False),
         alexa_skill_id=env.get("ALEXA_SKILL_ID", ""),
         alexa_verify=_flag(env, "ALEXA_VERIFY", True),
         audit_days=_number(env, "AUDIT_DAYS", 30.0, low=0.0),
+        metrics_token=env.get("METRICS_TOKEN", ""),
     )
     if locales and settings.default_locale not in locales:
         raise SettingsError(
@@ -148,11 +157,17 @@ def from_env(env=None, locales=()) -> Settings:
 
 
 def _check_production(settings: Settings) -> None:
-    """Production never runs with a request check off or with the development key."""
+    """Production never runs with a request check off, a weak key or webhooks bound to fail."""
     faults = [
         (not settings.twilio_validate, "TWILIO_VALIDATE=0 turns off Twilio's signature check"),
         (not settings.alexa_verify, "ALEXA_VERIFY=0 turns off Alexa's request verification"),
         (settings.state_secret == DEV_SECRET, "STATE_SECRET is not set"),
+        (
+            len(settings.state_secret) < MIN_SECRET,
+            f"STATE_SECRET is shorter than {MIN_SECRET} characters",
+        ),
+        # Without it every Twilio webhook is refused (403) while the service looks healthy.
+        (not settings.twilio_auth_token, "TWILIO_AUTH_TOKEN is not set"),
     ]
     for wrong, why in faults:
         if wrong:

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 TRIES = 3
 TIMEOUT = 10  # seconds per try, so a hung API cannot hold a thread for long
 ALERT_FROM = Level.CONSULTATION_24  # advice at this level or above alerts the clinic
+# One conversation alerts the clinic once an hour at most, unless its advice goes higher: a
+# runner restarting (or someone texting in a loop) must not flood the clinic's phone.
+ALERT_EVERY = 3600.0
+ALERTS_KEPT = 10_000  # conversations remembered per process; the oldest are dropped first
 
 
 class OutboundSMS:
@@ -40,6 +44,8 @@ class OutboundSMS:
             http_client=http_client or TwilioHttpClient(timeout=TIMEOUT),
         )  # fmt: skip
         self._threads: set[threading.Thread] = set()
+        self._alerted: dict[str, tuple[float, Level]] = {}  # conversation -> (when, level)
+        self._alerted_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, http_client: HttpClient | None = None):
@@ -65,10 +71,26 @@ class OutboundSMS:
 
     def alert_clinic(self, name: str, outcome: Outcome, conversation: str, when: float) -> bool:
         """Text the clinic about urgent advice when ESCALATION_SMS_TO is set; True if queued."""
-        if not self.clinic or outcome.level < ALERT_FROM:
+        if (
+            not self.clinic
+            or outcome.level < ALERT_FROM
+            or not self._due(conversation, outcome, when)
+        ):
             return False
         self.send_later(self.clinic, clinic_alert(name, outcome, conversation, when))
         return True
+
+    def _due(self, conversation: str, outcome: Outcome, when: float) -> bool:
+        """Whether this conversation may alert now; if so, remember that it did."""
+        with self._alerted_lock:
+            last = self._alerted.get(conversation)
+            if last and when - last[0] < ALERT_EVERY and outcome.level <= last[1]:
+                return False
+            self._alerted.pop(conversation, None)  # re-inserted last: the dict stays oldest first
+            self._alerted[conversation] = (when, outcome.level)
+            while len(self._alerted) > ALERTS_KEPT:
+                del self._alerted[next(iter(self._alerted))]
+            return True
 
     def _send(self, to: str, body: str) -> None:
         try:

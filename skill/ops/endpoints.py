@@ -1,12 +1,15 @@
 """Operations endpoints and hooks shared by every channel: readiness, metrics, request ids.
 
-`/readyz` tells a load balancer whether to send traffic here (store reachable, content loaded
-and within its review dates); `/metrics` serves Prometheus; every response carries the request
+`/readyz` tells a load balancer whether to send traffic here (store reachable, content loaded);
+overdue content reviews are paperwork, not an outage, so they are listed as warnings (and
+counted in a metric) without taking every instance off the air at once. `/metrics` serves
+Prometheus; every response carries the request
 id that its log lines carry, and is counted by channel (its blueprint) and status.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 
@@ -25,15 +28,21 @@ def readyz():
     reasons = [] if triage.store.ping() else ["store: not reachable"]
     if not triage.script.questions:
         reasons.append("content: not loaded")
-    reasons += [f"content: {warning}" for warning in triage.script.warnings]
+    warnings = [f"content: {warning}" for warning in triage.script.warnings]
     if reasons:
-        return jsonify(status="not ready", reasons=reasons), 503
+        return jsonify(status="not ready", reasons=reasons, warnings=warnings), 503
+    if warnings:
+        return jsonify(status="ready", content=triage.script.version, warnings=warnings)
     return jsonify(status="ready", content=triage.script.version)
 
 
 @bp.get("/metrics")
 def prometheus():
     """The Prometheus exposition of this service's counters, from all of its workers."""
+    token = current_app.extensions["triage"].settings.metrics_token
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token and not hmac.compare_digest(given.encode(), token.encode()):
+        return Response("metrics need a token\n", status=401, mimetype="text/plain")
     body, content_type = metrics.exposition()
     return Response(body, content_type=content_type)
 
@@ -54,5 +63,6 @@ def _finish(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Add the endpoints and the per-request hooks to the app."""
     app.register_blueprint(bp)
+    metrics.REVIEWS_OVERDUE.set(len(app.extensions["triage"].script.warnings))
     app.before_request(_start)
     app.after_request(_finish)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from flask import g, has_request_context
 
@@ -29,8 +30,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+# A request line's query: Twilio's status callbacks and our voice steps carry numbers and what
+# was heard there, and the development server (`make run`) logs each request line.
+_QUERY = re.compile(r"\?[^ \"]*")
+
+
+class QueryFree(logging.Filter):
+    """Drops the query string from the request lines the development server logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_QUERY.sub("", a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
 def setup(level: int = logging.INFO) -> None:
     """Send the root logger's records to stderr as JSON, once (gunicorn may have done it)."""
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, QueryFree) for f in werkzeug.filters):
+        werkzeug.addFilter(QueryFree())
     root = logging.getLogger()
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         handler = logging.StreamHandler()

@@ -13,6 +13,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -34,6 +35,12 @@ DEDUPE_HITS = Counter(
 )
 STORE_ERRORS = Counter(
     "triage_store_errors_total", "Turns answered with the fallback: the store failed", ["channel"]
+)
+
+REVIEWS_OVERDUE = Gauge(
+    "triage_content_reviews_overdue",
+    "Outcomes whose review date has passed",
+    multiprocess_mode="max",
 )
 
 

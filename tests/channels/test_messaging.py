@@ -333,6 +333,24 @@ def test_an_emergency_alerts_the_clinic_once_without_waiting_for_it(
     assert opening not in alert["Body"] and RUNNER not in alert["Body"]
 
 
+def test_one_runner_alerts_the_clinic_once_an_hour_unless_the_advice_goes_higher(
+    alerting, twilio_api, script
+):
+    client = alerting.test_client()
+    cannot_walk = "my hip hurts and I can't put weight on it"
+    for _ in range(5):  # the same runner starting again and again
+        said(post(client, form(body="restart")))
+        said(post(client, form(body=cannot_walk)))
+    said(post(client, form(body="restart")))
+    said(post(client, form(body=load_cases(PUBLIC_VIGNETTES)[0]["opening"])))  # now a fracture
+    said(post(client, form(sender="+447700900777", body=cannot_walk)))  # another runner
+    alerting.extensions["outbound"].flush(20)
+    levels = sorted(m["Body"].split(" alert: ")[1].split(" advice")[0] for m in twilio_api.messages)
+    weight = script.outcomes["cannot_bear_weight"].level
+    ambulance = script.outcomes[load_cases(PUBLIC_VIGNETTES)[0]["condition"]].level
+    assert levels == sorted([weight, weight, ambulance])  # one each, and one for going higher
+
+
 def test_a_failed_alert_is_retried(alerting, twilio_api):
     twilio_api.failures = [500]
     client = alerting.test_client()

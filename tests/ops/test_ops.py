@@ -18,6 +18,12 @@ from tests.common import ROOT, free_port
 from tests.servers import APP_SPEC
 from tests.texting import advised, form, post, said
 
+PRODUCTION = {
+    "APP_ENV": "production",
+    "STATE_SECRET": "a-real-secret-of-some-length",
+    "TWILIO_AUTH_TOKEN": "a-token",
+}
+
 
 def test_readyz_is_ready_with_a_store_and_current_content(client, script):
     response = client.get("/readyz")
@@ -32,12 +38,14 @@ def test_readyz_is_not_ready_without_its_store(settings, script):
     assert response.json["reasons"] == ["store: not reachable"]
 
 
-def test_readyz_is_not_ready_with_content_past_its_review_date(settings):
+def test_a_lapsed_review_date_is_a_warning_not_an_outage(settings):
     stale = content.load(today=date(2099, 1, 1))
-    response = create_app(settings, stale).test_client().get("/readyz")
-    assert response.status_code == 503
-    assert len(response.json["reasons"]) == len(stale.warnings) > 0
-    assert "review was due" in response.json["reasons"][0]
+    client = create_app(settings, stale).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 200, "a paperwork date must not take the service off the air"
+    assert len(response.json["warnings"]) == len(stale.warnings) > 0
+    assert "review was due" in response.json["warnings"][0]
+    assert _sample(client, "triage_content_reviews_overdue") == len(stale.warnings)
 
 
 def test_a_store_outage_answers_with_the_fallback_and_is_counted(settings, script):
@@ -60,6 +68,14 @@ def test_metrics_count_requests_outcomes_and_red_flags(client, script):
     assert _sample(client, 'triage_requests_total{channel="messaging",status="200"}') >= 1
 
 
+def test_metrics_answer_only_the_token_when_one_is_set(settings, script):
+    client = create_app(replace(settings, metrics_token="scrape-me"), script).test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert scraped.status_code == 200 and "triage_requests_total" in scraped.text
+
+
 def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
     made = client.get("/healthz").headers["X-Request-Id"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
@@ -71,12 +87,21 @@ def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
     "env, fault",
     [
         ({"APP_ENV": "staging"}, "APP_ENV='staging': use one of development, production, test"),
-        ({"APP_ENV": "production", "STATE_SECRET": "s", "TWILIO_VALIDATE": "0"},
+        ({**PRODUCTION, "TWILIO_VALIDATE": "0"},
          "APP_ENV=production refuses to start: TWILIO_VALIDATE=0"),
-        ({"APP_ENV": "production", "STATE_SECRET": "s", "ALEXA_VERIFY": "off"},
+        ({**PRODUCTION, "ALEXA_VERIFY": "off"},
          "APP_ENV=production refuses to start: ALEXA_VERIFY=0"),
         ({"APP_ENV": "production"}, "APP_ENV=production refuses to start: STATE_SECRET"),
+        ({**PRODUCTION, "STATE_SECRET": "a"},
+         "APP_ENV=production refuses to start: STATE_SECRET is shorter than 16"),
+        ({**PRODUCTION, "TWILIO_AUTH_TOKEN": ""},
+         "APP_ENV=production refuses to start: TWILIO_AUTH_TOKEN is not set"),
         ({"PORT": "http"}, "PORT='http' is not a int"),
+        ({"PORT": "70000"}, "PORT='70000' must be at most 65535"),
+        ({"CONVERSATION_TTL_HOURS": "nan"}, "CONVERSATION_TTL_HOURS='nan' is not a finite"),
+        ({"CONVERSATION_TTL_HOURS": "inf"}, "CONVERSATION_TTL_HOURS='inf' is not a finite"),
+        ({"AUDIT_DAYS": "-inf"}, "AUDIT_DAYS='-inf' is not a finite"),
+        ({"VOICE_MIN_CONFIDENCE": "NaN"}, "VOICE_MIN_CONFIDENCE='NaN' is not a finite"),
         ({"AUDIT_DAYS": "-1"}, "AUDIT_DAYS='-1' must be at least 0"),
         ({"STATE_URL": "postgres://db"}, "STATE_URL='postgres://db'"),
     ],
@@ -87,7 +112,7 @@ def test_each_wrong_setting_is_named(env, fault):
 
 
 def test_production_with_every_check_on_starts():
-    settings = config.from_env({"APP_ENV": "production", "STATE_SECRET": "a-real-secret"})
+    settings = config.from_env(PRODUCTION)
     assert settings.twilio_validate and settings.alexa_verify
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import time
+
+import requests
 
 from app import create_app
 from skill.safety import vignettes
@@ -93,3 +96,12 @@ def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, 
     key = conversation_key(settings.state_secret, "sms", "+447700900002")
     assert len(store.audits(key, now)) == 1
     assert store.audits(conversation_key(settings.state_secret, "sms", "+447700900001"), 0) == []
+
+
+def test_the_development_server_logs_request_lines_without_their_query(live_server, caplog):
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    query = {"From": RUNNER, "SpeechResult": "my hip hurts"}
+    assert requests.get(f"{live_server}/healthz", params=query, timeout=10).ok
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("GET /healthz HTTP" in line for line in lines), lines
+    assert not any(RUNNER.lstrip("+") in line or "hip" in line for line in lines), lines
