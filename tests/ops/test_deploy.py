@@ -148,7 +148,8 @@ def test_container_listens_where_expose_and_healthcheck_say_whatever_the_env_fil
     checked = re.search(r"HEALTHCHECK .*?http://127\.0\.0\.1:(\d+)/healthz", _dockerfile(), re.S)
     assert done.stdout.strip() == f"['0.0.0.0:{exposed}']" and checked.group(1) == exposed
     # And the container stays in production: .env.example does not switch it to development.
-    settings = config.from_env({**env, "STATE_SECRET": "real"})
+    filled = {"STATE_SECRET": "a-long-random-secret", "TWILIO_AUTH_TOKEN": "token"}
+    settings = config.from_env({**env, **filled})
     assert settings.app_env == "production"
 
 
