@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from skill import content
+from skill.cli import check
 from skill.content import sms
 from skill.triage.render import question_text
 
@@ -110,3 +111,9 @@ def test_check_command_passes_the_real_content():
     run = subprocess.run([sys.executable, "-m", "skill", "check"], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert "is valid" in run.stdout
+
+
+def test_check_skips_built_files_where_there_are_none_as_in_the_container(tmp_path, script):
+    shutil.copytree(content.DEFAULT_DIR, tmp_path / "content")  # the image has content/ only
+    assert check.stale(script, tmp_path / "content", root=tmp_path) == []
+    assert check.stale(script) == []  # and in the repository, all are fresh
