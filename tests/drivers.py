@@ -17,7 +17,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from skill import content
-from skill.channels import alexa_model
+from skill.channels import alexa, alexa_model
 from skill.channels.alexa_verify import CertificateCache
 from skill.content import sms
 from skill.triage import render
@@ -211,7 +211,7 @@ class Alexa:
         """Trust the test root; the test fetcher plays Amazon's certificate host."""
         pki = _alexa_pki()
         fetch = CountingFetch(pki["served"])
-        app.extensions["alexa_certs"] = CertificateCache(fetch=fetch, roots=[pki["root"]])
+        alexa.use_certificates(app, CertificateCache(fetch=fetch, roots=[pki["root"]]))
 
     def call(self, session: str, request: dict, locale="en-GB", timestamp=None, extra=None):
         """One request of a session, as Alexa sends it; `extra` replaces top-level parts."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from skill.ops import metrics
+from skill.service import get_triage
 
 bp = Blueprint("ops", __name__)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what we accept from X-Request-Id
@@ -21,7 +22,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what we accept from X-Reque
 @bp.get("/readyz")
 def readyz():
     """200 when this instance can take conversations; 503 with the reasons when not."""
-    triage = current_app.extensions["triage"]
+    triage = get_triage()
     reasons = [] if triage.store.ping() else ["store: not reachable"]
     if not triage.script.questions:
         reasons.append("content: not loaded")

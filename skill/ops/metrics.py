@@ -35,6 +35,9 @@ DEDUPE_HITS = Counter(
 STORE_ERRORS = Counter(
     "triage_store_errors_total", "Turns answered with the fallback: the store failed", ["channel"]
 )
+FAULTS = Counter(
+    "triage_faults_total", "Turns answered with the fault message: something raised", ["channel"]
+)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -91,7 +91,7 @@ def play(script: Script, case: dict, locale: str | None = None):
         yield reply
         if reply.ended or not reply.question:
             return
-        message = answer_for(script.questions[reply.question], facts, unsure)
+        message = answer_for(reply.question, facts, unsure)
         state, reply = engine.step(
             script, state, message, turn + 1.0, locale=state["locale"], ttl_seconds=1e9
         )
@@ -103,8 +103,8 @@ def run(script: Script, case: dict, locale: str | None = None) -> Result:
     asked, reasks = [], 0
     for reply in play(script, case, locale):
         if reply.question:
-            reasks += bool(asked) and asked[-1] == reply.question
-            asked.append(reply.question)
+            reasks += bool(asked) and asked[-1] == reply.question.id
+            asked.append(reply.question.id)
         final = reply
     outcome = final.outcome
     accept = tuple(case["accept"])

@@ -390,20 +390,19 @@ def texting(settings, script, twilio_api, **changes):
     configured = dataclasses.replace(
         settings, twilio_account_sid=ACCOUNT, twilio_from=SENDER, **changes
     )
-    app = create_app(configured, script)
-    app.extensions["outbound"] = OutboundSMS(
-        configured, http_client=twilio_api.http_client(), backoff=0
-    )
-    return app
+    outbound = OutboundSMS(configured, http_client=twilio_api.http_client(), backoff=0)
+    return create_app(configured, script, outbound=outbound), outbound
 
 
 def test_with_voice_sms_summary_the_caller_is_texted_the_advice_once(settings, script, twilio_api):
-    app = texting(settings, script, twilio_api, voice_sms_summary=True, escalation_sms_to=ALERTS)
+    app, outbound = texting(
+        settings, script, twilio_api, voice_sms_summary=True, escalation_sms_to=ALERTS
+    )
     call = Call(script, client_sender(app.test_client()), "http://localhost", locale="en-US")
     outcome = run_case(call, script, CASES[2], "speech")  # P03, within 24 hours
     call.press("1")  # hearing it again sends nothing more
     call.post(*call.last[:2])  # nor does a retried step
-    app.extensions["outbound"].flush(20)
+    outbound.flush(20)
     texts = {m["To"]: m["Body"] for m in twilio_api.messages}
     assert len(twilio_api.messages) == 2 and set(texts) == {NUMBERS["en-US"], ALERTS}
     summary = texts[NUMBERS["en-US"]]
@@ -413,8 +412,8 @@ def test_with_voice_sms_summary_the_caller_is_texted_the_advice_once(settings, s
 
 
 def test_without_voice_sms_summary_nothing_is_texted(settings, script, twilio_api):
-    app = texting(settings, script, twilio_api)
+    app, outbound = texting(settings, script, twilio_api)
     call = Call(script, client_sender(app.test_client()), "http://localhost")
     run_case(call, script, CASES[6], "keypad")  # P07, self care
-    app.extensions["outbound"].flush(20)
+    outbound.flush(20)
     assert twilio_api.attempts == []
