@@ -158,6 +158,6 @@ def init_app(app: Flask, triage: Triage) -> None:
     app.extensions["triage"] = triage
 
 
-def get_triage() -> Triage:
-    """The conversation service of the app handling the current request."""
-    return current_app.extensions["triage"]
+def get_triage(app: Flask | None = None) -> Triage:
+    """The conversation service of `app`, by default the app handling the current request."""
+    return (app or current_app).extensions["triage"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -108,6 +109,10 @@ class Messaging:
 
     check = reply
 
+    def said(self, response) -> str:
+        """Every word of the reply, as the runner reads it."""
+        return self.reply(response) or ""
+
     def opening(self, case: dict) -> str:
         return case["opening"]
 
@@ -161,6 +166,11 @@ class Voice:
         for say in root.iter("Say"):
             assert 0 < len(say.text or "") <= MAX_SAY
         return root
+
+    def said(self, response) -> str:
+        """Every word the caller hears, numbers as digits again ("call 999", not "9 9 9")."""
+        words = " ".join(say.text for say in self.check(response).iter("Say"))
+        return re.sub(r"(?<=\d) (?=\d)", "", words)
 
     def opening(self, case: dict) -> str:
         return ""  # a call opens with our greeting, before the caller says anything
@@ -242,6 +252,11 @@ class Alexa:
                 ssml = holder["outputSpeech"]["ssml"]
                 assert len(ssml) <= MAX_SSML and ET.fromstring(ssml).tag == "speak"
         return out
+
+    def said(self, response) -> str:
+        """Every word spoken, from the SSML."""
+        speech = self.check(response)["response"].get("outputSpeech", {}).get("ssml", "<speak/>")
+        return " ".join("".join(ET.fromstring(speech).itertext()).split())
 
     def opening(self, case: dict) -> str:
         return ""  # a LaunchRequest carries no words

@@ -193,12 +193,11 @@ def read_opening(script: Script, case: dict) -> Reading:
                for value, names in q.detect if name in names}
         for name in script.phrases
     }  # fmt: skip
-    level = flag.level.rank if flag else -1
     missed = tuple(
         rf.id
         for rf in script.red_flags
         if any(all(detected_by[name] & given for name in line) for line in rf.when)
-        and level < script.outcomes[rf.outcome].level.rank
+        and (flag is None or flag.level < script.outcomes[rf.outcome].level)
     )
     return Reading(
         id=str(case["id"]), understood=bool(flag or found) and not first_reask,

@@ -17,6 +17,8 @@ from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import speakable
 from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
+from skill.service import get_triage
+from skill.stores import conversation_key
 from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
@@ -277,6 +279,19 @@ def test_hanging_up_mid_way_forgets_the_call(call):
     call.hang_up()
     call.press("2")  # anything later on this CallSid starts afresh
     assert call.waiting == "fall" and "not a diagnosis" in call.said()
+
+
+def test_hanging_up_closes_the_call_and_keeps_its_audit_record(call, app):
+    call.start()
+    call.press("2")
+    call.press("1")
+    call.hang_up()
+    call.hang_up()  # Twilio may send the callback again
+    triage = get_triage(app)
+    key = conversation_key(triage.settings.state_secret, "voice", call.sid)
+    [record] = triage.store.audits(key, triage.clock())
+    assert [answer[:2] for answer in record["answers"]] == [["fall", "no"], ["bear_weight", "yes"]]
+    assert record["questions"][-1] == "fever" and record["outcome"] is None
 
 
 def test_forged_or_altered_requests_get_403_and_change_nothing(call, client):

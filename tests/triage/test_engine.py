@@ -154,3 +154,43 @@ def test_help_is_spoken_for_the_ear_on_voice(script):
 def test_hardly_able_to_walk_is_severe_pain_at_least(script, message):
     _, [reply] = talk(script, message)
     assert reply.outcome.id == "severe_pain" and reply.outcome.level == "consultation_24"
+
+
+# ---------------------------------------------------------------- events: what is not words
+
+
+def test_open_greets_and_asks_the_first_question(script):
+    _, [reply] = talk(script, engine.Event.OPEN)
+    assert reply.notices == ("intro",) and reply.question.id == script.start
+
+
+def test_silence_counts_as_an_unreadable_answer_and_three_give_the_safe_ending(script):
+    _, replies = talk(script, engine.Event.OPEN, *[engine.Event.SILENCE] * 3)
+    assert [r.notices for r in replies[1:3]] == [("not_understood",)] * 2
+    assert all(r.question.id == script.start for r in replies[1:3])
+    assert replies[-1].outcome.id == script.safe_ending and replies[-1].reached
+
+
+def test_repeat_gives_the_advice_again_without_moving(script):
+    state, [advice] = talk(script, "I have a fever and my hip hurts")
+    after, [again] = talk(script, engine.Event.REPEAT, state=state)
+    assert again.outcome == advice.outcome and not again.reached
+    assert after["trail"] == state["trail"]
+
+
+def test_close_keeps_the_conversation_for_its_audit_and_the_next_message_starts_afresh(script):
+    state, _ = talk(script, "hip pain", "no")
+    closed, [reply] = talk(script, engine.Event.CLOSE, state=state, now=60.0)
+    assert reply.silent and closed["closed"] and closed["trail"] == state["trail"]
+    assert closed["updated"] == 60.0
+    fresh, [first] = talk(script, "no", state=closed, now=61.0)
+    assert first.notices == ("intro",) and first.question.id == script.start
+    assert fresh["started"] == 61.0  # a new triage run, so a new audit record
+
+
+def test_an_events_name_sent_as_words_is_only_words(script):
+    state, _ = talk(script, "hip pain")
+    for word in ("close", "silence", "open"):
+        after, [reply] = talk(script, word, state=state)
+        assert after is not None and not after.get("closed")
+        assert reply.notices == ("not_understood",) and reply.question.id == script.start
