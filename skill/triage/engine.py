@@ -10,7 +10,7 @@ Red flags are screened on every message before anything else is read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from enum import Enum
 
 from skill.content import Outcome, Question, Script
 from skill.triage import render, understand
@@ -18,8 +18,9 @@ from skill.triage import render, understand
 MAX_MISSES = 3  # unreadable answers to one question before the safe ending
 
 
-class Event(StrEnum):
-    """What a channel reports that is not words, typed so that no message can be taken for one."""
+class Event(Enum):
+    """What a channel reports that is not words: typed, and equal to no string, so that no
+    message can be taken for one."""
 
     OPEN = "open"  # a call is answered or the Alexa skill launched: greet, ask the first question
     SILENCE = "silence"  # nothing heard in answer to a question: it counts as unreadable
@@ -65,19 +66,15 @@ def step(
     locale: str, ttl_seconds: float,
 ) -> tuple[dict | None, Reply]:  # fmt: skip
     """Take one message or event; return the new state (None: forget it) and the reply."""
-    event = message if isinstance(message, Event) else None
-    if event is Event.CLOSE:
+    if message is Event.CLOSE:
         return _close(state, now), Reply(script, locale, ended=True, silent=True)
-    text = "" if event else understand.read(script, message)
-    command = None if event else understand.command(script, text)
+    text = understand.read(
+        script, "" if isinstance(message, Event) else message
+    )  # events: no words
+    command = understand.command(script, text)
     if command == "stop":
         return None, Reply(script, locale, ended=True, silent=True)
-    if state and state.get("closed"):
-        state = None  # a closed conversation is kept for its audit record only
-    notices = []
-    if state and now - state.get("updated", now) > ttl_seconds:
-        state = None
-        notices.append("expired")
+    state, notices = _going_on(state, now, ttl_seconds)
     if not state or command in ("restart", "start"):
         if state:
             notices.append("restarted")
@@ -86,8 +83,6 @@ def step(
         opening = "" if command else text
         return _open(script, state, opening, now, notices)
     state = {**state, "updated": now}
-    if event in (Event.OPEN, Event.REPEAT):  # where the conversation stands, again
-        return state, _speak(script, state, ["finished"] if state["outcome"] else [])
     flagged = understand.red_flag(script, text)
     if flagged and _raises(script, state, flagged):
         return _finish(script, state, flagged, notices)
@@ -97,9 +92,18 @@ def step(
         return _back(script, state)
     if command == "more":
         return state, _more(script, state)
-    if state["outcome"]:
-        return state, _speak(script, state, ["finished"])
+    if state["outcome"] or message in (Event.OPEN, Event.REPEAT):  # where it stands, again
+        return state, _speak(script, state, ["finished"] if state["outcome"] else [])
     return _answer(script, state, text)
+
+
+def _going_on(state: dict | None, now: float, ttl_seconds: float) -> tuple[dict | None, list]:
+    """The conversation if it is still going on, else None, with a notice if it timed out."""
+    if not state or state.get("closed"):  # a closed one is kept for its audit record only
+        return None, []
+    if now - state.get("updated", now) > ttl_seconds:
+        return None, ["expired"]
+    return state, []
 
 
 def _open(script: Script, state: dict, text: str, now: float, notices: list[str]):
