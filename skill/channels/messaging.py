@@ -3,6 +3,7 @@
 Twilio posts each message here and takes the reply from the response. The reply is rendered
 inside the store transaction, so a retried delivery (same MessageSid) gets the same bytes back
 without moving the conversation again. Logs carry the MessageSid, never a number or a body.
+The fault message and the clinic alert come from the channel contract (skill.channels.base).
 """
 
 from __future__ import annotations

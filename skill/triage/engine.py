@@ -68,9 +68,8 @@ def step(
     """Take one message or event; return the new state (None: forget it) and the reply."""
     if message is Event.CLOSE:
         return _close(state, now), Reply(script, locale, ended=True, silent=True)
-    text = understand.read(
-        script, "" if isinstance(message, Event) else message
-    )  # events: no words
+    words = "" if isinstance(message, Event) else message  # an event has no words
+    text = understand.read(script, words)
     command = understand.command(script, text)
     if command == "stop":
         return None, Reply(script, locale, ended=True, silent=True)

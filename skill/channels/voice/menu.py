@@ -8,8 +8,6 @@ from skill.config import Settings
 from skill.content import Level, Outcome, Script
 from skill.triage.engine import Event
 
-CONNECT = None  # the caller chose the clinic: no engine step
-
 
 def offers(settings: Settings, outcome: Outcome) -> list[str]:
     """The message keys of what the menu offers, in the order they are said."""
@@ -21,10 +19,13 @@ def hints(script: Script) -> tuple[str, ...]:
     return ("repeat", *script.commands["more"])
 
 
-def choice(script: Script, settings: Settings, step: CallStep) -> str | Event | None:
-    """What the engine reads for the caller's choice, or CONNECT for the clinic."""
-    if step.digits == "2" and dials(settings, step.outcome):
-        return CONNECT
+def connects(settings: Settings, step: CallStep) -> bool:
+    """Whether the caller chose to be put through to the clinic (no engine step)."""
+    return step.digits == "2" and dials(settings, step.outcome)
+
+
+def choice(script: Script, step: CallStep) -> str | Event:
+    """What the engine reads for any other choice on the menu."""
     if step.digits == "3":
         return script.commands["more"][0]
     # Any other key, or words that are not a command, gives the advice again.

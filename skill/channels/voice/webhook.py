@@ -49,25 +49,25 @@ def status():
     if not call_sid:
         return Response("CallSid is missing", status=400, mimetype="text/plain")
     if request.form.get("CallStatus") not in CALL_OVER:
-        return _hung_up()
+        return _empty()
     # Twilio may retry a callback: the CallSid alone is this delivery's id.
     inbound = Inbound(CHANNEL, call_sid, Event.CLOSE, delivery=call_sid)
 
     def turn() -> Response:
         get_triage().converse(inbound, base.nothing)
-        return _hung_up()
+        return _empty()
 
     # If closing fails the conversation still expires with its TTL.
-    return base.answer(inbound, turn, lambda words: _hung_up())
+    return base.answer(inbound, turn, lambda words: _empty())
 
 
 def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Speaker) -> str:
     """The TwiML for this step: the engine's reply, a read-back, or the clinic."""
     script = triage.script
     if step.outcome:
-        said = menu.choice(script, triage.settings, step)
-        if said is menu.CONNECT:
+        if menu.connects(triage.settings, step):
             return speaker.connect()
+        said = menu.choice(script, step)
         return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
     question = step.question
     if question and step.confirm is not None:
@@ -90,7 +90,8 @@ def _converse(triage: Triage, inbound: Inbound, step: calls.CallStep, speaker: S
     return turn.body
 
 
-def _hung_up() -> Response:
+def _empty() -> Response:
+    """TwiML that says nothing: no one is listening to the status callback."""
     return _xml(str(VoiceResponse()))
 
 
