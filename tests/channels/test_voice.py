@@ -271,7 +271,7 @@ def test_a_retried_step_gets_the_same_twiml_and_moves_the_call_once(call):
     assert call.waiting == "fever"  # had the retry counted, "2" would have ended the check
 
 
-def test_hanging_up_mid_way_forgets_the_call(call):
+def test_hanging_up_mid_way_ends_the_conversation(call):
     call.start()
     call.press("2")
     call.press("1")
