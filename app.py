@@ -7,14 +7,13 @@ from html import escape
 
 from flask import Flask, Response, jsonify
 
-from skill import config, content
+from skill import config, content, service
 from skill.channels import alexa
 from skill.channels.messaging import blueprint as messaging
 from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import bp as voice_bp
 from skill.ops import endpoints, logs
-from skill.service import Triage
-from skill.stores import open_store
+from skill.stores import Store, open_store
 
 MAX_BODY = 64 * 1024  # Twilio's and Alexa's requests are a few KiB; larger ones get 413
 # Our answers are TwiML, JSON and text for machines: nothing to frame, sniff, cache or run.
@@ -27,8 +26,16 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: config.Settings | None = None, script: content.Script | None = None):
-    """Build the Flask app; tests pass their own settings and content."""
+def create_app(
+    settings: config.Settings | None = None,
+    script: content.Script | None = None,
+    *,
+    store: Store | None = None,
+    outbound: OutboundSMS | None = None,
+    alexa_certificates: alexa.CertificateCache | None = None,
+):
+    """Build the Flask app; tests pass their own settings and content, and may pass the parts
+    that stand in for what they cannot reach (Twilio's API, Amazon's certificate host)."""
     logs.setup()
     try:
         script = script or content.load()
@@ -42,14 +49,13 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
-    app.extensions["triage"] = Triage(script, store, settings)
+    store = store or open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    outbound = outbound or OutboundSMS.from_settings(settings)
+    service.init_app(app, service.Triage(script, store, settings, outbound=outbound))
     endpoints.init_app(app)
-    app.extensions["outbound"] = OutboundSMS.from_settings(settings)
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)
-    app.extensions["alexa_certs"] = alexa.CertificateCache()  # tests swap in a test root
-    app.register_blueprint(alexa.bp)
+    alexa.init_app(app, settings, alexa_certificates or alexa.CertificateCache())
     app.after_request(_secure)
 
     @app.get("/healthz")

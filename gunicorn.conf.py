@@ -47,7 +47,12 @@ def on_starting(server):
 
 def worker_exit(server, worker):
     """Let texts still being sent (clinic alerts, call summaries) finish before the worker goes."""
-    outbound = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("outbound")
+    from flask import Flask
+
+    from skill.service import get_triage  # here: it imports prometheus_client
+
+    app = getattr(worker, "wsgi", None)
+    outbound = get_triage(app).outbound if isinstance(app, Flask) else None
     if outbound:
         outbound.flush(timeout=graceful_timeout)
 

@@ -45,7 +45,7 @@ def conversations(script, cases):
                                    ttl_seconds=3600)  # fmt: skip
         messages = [case["opening"]]
         while not reply.ended:
-            answer = answer_for(script.questions[reply.question], case["facts"])
+            answer = answer_for(reply.question, case["facts"])
             messages.append(answer)
             state, reply = engine.step(script, state, answer, 0, locale="en-GB", ttl_seconds=3600)
         runs.append(messages)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from skill import content
 from skill.config import Settings  # noqa: E402
 from skill.safety import vignettes
-from skill.service import Triage  # noqa: E402
+from skill.service import Inbound, Triage  # noqa: E402
 from skill.stores import open_store  # noqa: E402
 from skill.stores.sqlite import SQLiteStore
 from skill.triage import engine  # noqa: E402
@@ -59,7 +59,7 @@ def transcripts(script) -> list[list[str]]:
             state, reply = engine.step(script, state, message, 0, locale="en-GB", ttl_seconds=1e9)
             if not reply.question:
                 break
-            message = vignettes.answer_for(script.questions[reply.question], case["facts"])
+            message = vignettes.answer_for(reply.question, case["facts"])
         runs.append(messages)
     return runs
 
@@ -209,13 +209,13 @@ def turn_latency(store, script, runs, turns: int) -> dict:
         if runner.turn == len(messages):
             runner.played, runner.turn = runner.played + 1, 0
         started = time.perf_counter()
-        triage.converse("sms", address, message, _text, dedupe="SM" + uuid.uuid4().hex)
+        triage.converse(Inbound("sms", address, message, "SM" + uuid.uuid4().hex), _text)
         times.append(time.perf_counter() - started)
     times.sort()
     return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
 
 
-def _text(reply: engine.Reply) -> str:
+def _text(script, reply: engine.Reply) -> str:
     return reply.text
 
 

@@ -1,12 +1,19 @@
-"""The conversation service: the one path every channel takes from a message to a reply.
+"""The conversation service: the one path every channel takes from what a runner did to a reply.
 
-It keys the conversation, runs one engine step inside a store transaction, and lets the
-channel turn the reply into what it sends, so a retried delivery gets exactly the same bytes.
-The same transaction keeps the conversation's audit record.
+A channel reads its platform's request into an `Inbound` (channel, address, the words or an
+Event, delivery id, locale) and calls `Triage.converse` with how to render a reply in its
+platform's format. The service keys the conversation, runs one engine step inside a store
+transaction, renders the reply there too, so a retried delivery gets exactly the same bytes,
+keeps the conversation's audit record in the same transaction, counts the turn, and alerts the
+clinic (OutboundSMS.alert_clinic) when the advice first reached is urgent enough.
 
-When the store fails, `converse` does not raise: it hands `render` a fallback reply (the
-`store_down` message, with the emergency number and advice to try again) so that every
-channel still answers its platform normally, and counts the failure.
+When the store fails, `converse` does not raise: it renders a fallback reply (the `store_down`
+message, with the emergency number and advice to try again), so every channel still answers
+its platform normally. Any other fault is the channel contract's (skill.channels.base), which
+answers with a message from `words`, filled at start-up so that it needs nothing that could
+have failed.
+
+`init_app` puts the service on the Flask app and `get_triage` reaches it from a request.
 """
 
 from __future__ import annotations
@@ -14,70 +21,112 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from flask import Flask, current_app
+
+from skill.channels.outbound import OutboundSMS
 from skill.config import Settings
-from skill.content import Script
+from skill.content import Outcome, Script
 from skill.ops import metrics
 from skill.stores import Store, StoreUnavailable, conversation_key
 from skill.triage import engine
 
 log = logging.getLogger(__name__)
+GENERIC_LOCALE = "en"  # the content's wording for a locale it does not have
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One thing a runner did on a channel, in the same shape whatever the platform."""
+
+    channel: str  # sms | whatsapp | voice | alexa: the metrics label and part of the key
+    address: str  # whose conversation: a number, CallSid or Alexa session id (stored hashed)
+    message: str | engine.Event  # the words, or what happened without words
+    delivery: str | None = None  # the platform's id for this delivery: a retry gets the same
+    locale: str = ""  # from Triage.locale; "" for the default
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What one turn gave: the channel's rendering of the reply, and the outcome it reached
+    for the first time (None when it reached none, or a repeated delivery was answered)."""
+
+    body: Any
+    reached: Outcome | None = None
 
 
 class Triage:
-    """The script, the store and the settings, with the clock injected for tests."""
+    """The script, the store, the settings and the outbound texts, with the clock injected."""
 
-    def __init__(self, script: Script, store: Store, settings: Settings, clock=time.time):
+    def __init__(
+        self, script: Script, store: Store, settings: Settings, clock=time.time,
+        outbound: OutboundSMS | None = None,
+    ):  # fmt: skip
         self.script, self.store, self.settings, self.clock = script, store, settings, clock
+        self.outbound = outbound
         self.red_flag_outcomes = {flag.outcome for flag in script.red_flags}
         # Compiled now rather than on each worker's first message, which it held up ~0.15 s.
         _ = script.any_phrase, script.answer_words
+        # Every message in every locale, filled now: a fault's words need nothing that can fail.
+        self._words = {
+            (key, code): script.fill(text, code)
+            for key, text in script.messages.items()
+            for code in script.locales
+        }
 
-    def converse(
-        self,
-        channel: str,
-        address: str,
-        message: str | None,
-        render: Callable[[engine.Reply], Any],
-        *,
-        locale: str | None = None,
-        dedupe: str | None = None,
-    ) -> Any:
-        """Advance one conversation by one message; return what `render` made of the reply."""
+    def locale(self, *, number: str = "", platform: object = None) -> str:
+        """The one locale rule: the platform's own locale where it gives one (Alexa), else the
+        dial code of the number, else DEFAULT_LOCALE; a locale the content does not have gets
+        the content's generic "en" wording, never another country's."""
+        if isinstance(platform, str) and platform:
+            return platform if platform in self.script.locales else GENERIC_LOCALE
+        return self.script.locale_for(number, self.settings.default_locale)
+
+    def converse(self, inbound: Inbound, render: Callable[[Script, engine.Reply], Any]) -> Turn:
+        """Advance one conversation by one message or event; `render` makes the reply's body."""
         started = time.perf_counter()
         now = self.clock()
-        locale = locale or self.settings.default_locale
-        key = conversation_key(self.settings.state_secret, channel, address)
-        turn = {}  # what the change saw; stays empty when a repeated delivery skipped it
+        locale = inbound.locale or self.settings.default_locale
+        key = conversation_key(self.settings.state_secret, inbound.channel, inbound.address)
+        turn = {}  # what the change saw (its last run); stays empty when a repeat skipped it
 
         def change(state):
             new, reply = engine.step(
-                self.script, state, message, now,
+                self.script, state, inbound.message, now,
                 locale=locale, ttl_seconds=self.settings.ttl_seconds,
             )  # fmt: skip
             turn["reached"] = reply.outcome if reply.reached else None
-            return new, render(reply)
+            return new, render(self.script, reply)
 
         try:
-            result = self.store.transact(
-                key, change, now=now, ttl=self.settings.ttl_seconds, dedupe=dedupe,
-                audit=lambda state: self.audit_record(channel, state),
+            body = self.store.transact(
+                key, change, now=now, ttl=self.settings.ttl_seconds, dedupe=inbound.delivery,
+                audit=lambda state: self.audit_record(inbound.channel, state),
             )  # fmt: skip
         except StoreUnavailable as err:
             # The delivery id (MessageSid, CallSid) traces the fault; it names no person.
-            log.error("store unavailable on %s, answered with the fallback: %s", dedupe, err)
-            metrics.STORE_ERRORS.labels(channel).inc()
-            return render(self.fallback(locale))
+            log.error(
+                "store unavailable on %s, answered with the fallback: %s", inbound.delivery, err
+            )
+            metrics.STORE_ERRORS.labels(inbound.channel).inc()
+            return Turn(render(self.script, self.fallback(locale)))
         finally:
-            metrics.TURN_SECONDS.labels(channel).observe(time.perf_counter() - started)
-        self._count(channel, turn)
-        return result
+            metrics.TURN_SECONDS.labels(inbound.channel).observe(time.perf_counter() - started)
+        reached = self._count(inbound.channel, turn)
+        if reached and self.outbound:
+            self.outbound.alert_clinic(self.script.name, reached, key, now)
+        return Turn(body, reached)
 
     def fallback(self, locale: str) -> engine.Reply:
         """The reply when the conversation cannot be read or saved: call for help, try later."""
-        text = self.script.fill(self.script.messages["store_down"], locale)
-        return engine.Reply(text=text, speech=text, ended=True)
+        return engine.Reply(self.script, locale, notices=("store_down",), ended=True)
+
+    def words(self, key: str, locale: str) -> str:
+        """A content message in a locale's words, as filled at start-up."""
+        known = locale if locale in self.script.locales else GENERIC_LOCALE
+        return self._words[key, known]
 
     def audit_record(self, channel: str, state: dict) -> tuple[str, dict]:
         """The audit record of the triage run a state belongs to: ids and times, no words."""
@@ -91,12 +140,24 @@ class Triage:
             "started": state["started"], "updated": state["updated"],
         }  # fmt: skip
 
-    def _count(self, channel: str, turn: dict) -> None:
+    def _count(self, channel: str, turn: dict) -> Outcome | None:
+        """Count the turn; return the outcome it reached for the first time, if any."""
         if not turn:
             metrics.DEDUPE_HITS.labels(channel).inc()
-            return
+            return None
         outcome = turn["reached"]
         if outcome:
             metrics.OUTCOMES.labels(outcome.level, outcome.id).inc()
             if outcome.id in self.red_flag_outcomes:
                 metrics.RED_FLAGS.labels(outcome.id).inc()
+        return outcome
+
+
+def init_app(app: Flask, triage: Triage) -> None:
+    """Make `triage` the service that this app's requests reach through get_triage."""
+    app.extensions["triage"] = triage
+
+
+def get_triage(app: Flask | None = None) -> Triage:
+    """The conversation service of `app`, by default the app handling the current request."""
+    return (app or current_app).extensions["triage"]

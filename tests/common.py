@@ -14,6 +14,7 @@ PUBLIC_VIGNETTES = VIGNETTES / "public.yaml"
 PROJECT_VIGNETTES = VIGNETTES / "project.yaml"
 TWILIO_TOKEN = "test-auth-token"
 ALEXA_SKILL_ID = "amzn1.ask.skill.test-runner-hip-check"
+CLINIC_ALERTS = "+447700900001"  # the clinic's number for alerts (ESCALATION_SMS_TO)
 
 
 def free_port() -> int:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
 from skill import content
+from skill.channels.outbound import OutboundSMS
 from skill.config import Settings
-from tests.common import ALEXA_SKILL_ID, TWILIO_TOKEN, free_port
+from tests.common import ALEXA_SKILL_ID, CLINIC_ALERTS, TWILIO_TOKEN, free_port
 from tests.fake_twilio import FakeTwilio
 
 
@@ -63,3 +65,18 @@ def twilio_api():
     fake = FakeTwilio()
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def texting_settings(settings):
+    """Settings that send texts from a Twilio account, the clinic alert included."""
+    return replace(
+        settings, twilio_account_sid="AC" + "0" * 32, twilio_from="+447700900999",
+        escalation_sms_to=CLINIC_ALERTS,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def twilio_texts(texting_settings, twilio_api):
+    """The app's outbound texts, sent to the local stand-in for Twilio's API with no backoff."""
+    return OutboundSMS(texting_settings, http_client=twilio_api.http_client(), backoff=0)

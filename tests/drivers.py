@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from skill import content
-from skill.channels import alexa_model
+from skill.channels import alexa, alexa_model
 from skill.channels.alexa_verify import CertificateCache
 from skill.content import sms
 from skill.triage import render
@@ -108,6 +109,10 @@ class Messaging:
 
     check = reply
 
+    def said(self, response) -> str:
+        """Every word of the reply, as the runner reads it."""
+        return self.reply(response) or ""
+
     def opening(self, case: dict) -> str:
         return case["opening"]
 
@@ -162,6 +167,11 @@ class Voice:
             assert 0 < len(say.text or "") <= MAX_SAY
         return root
 
+    def said(self, response) -> str:
+        """Every word the caller hears, numbers as digits again ("call 999", not "9 9 9")."""
+        words = " ".join(say.text for say in self.check(response).iter("Say"))
+        return re.sub(r"(?<=\d) (?=\d)", "", words)
+
     def opening(self, case: dict) -> str:
         return ""  # a call opens with our greeting, before the caller says anything
 
@@ -211,7 +221,7 @@ class Alexa:
         """Trust the test root; the test fetcher plays Amazon's certificate host."""
         pki = _alexa_pki()
         fetch = CountingFetch(pki["served"])
-        app.extensions["alexa_certs"] = CertificateCache(fetch=fetch, roots=[pki["root"]])
+        alexa.use_certificates(app, CertificateCache(fetch=fetch, roots=[pki["root"]]))
 
     def call(self, session: str, request: dict, locale="en-GB", timestamp=None, extra=None):
         """One request of a session, as Alexa sends it; `extra` replaces top-level parts."""
@@ -242,6 +252,11 @@ class Alexa:
                 ssml = holder["outputSpeech"]["ssml"]
                 assert len(ssml) <= MAX_SSML and ET.fromstring(ssml).tag == "speak"
         return out
+
+    def said(self, response) -> str:
+        """Every word spoken, from the SSML."""
+        speech = self.check(response)["response"].get("outputSpeech", {}).get("ssml", "<speak/>")
+        return " ".join("".join(ET.fromstring(speech).itertext()).split())
 
     def opening(self, case: dict) -> str:
         return ""  # a LaunchRequest carries no words

@@ -1,29 +1,34 @@
 """Alexa channel: `POST /alexa`, the custom skill hosted as a web service.
 
 Every request is verified first (skill.channels.alexa_verify); any failure answers 400 and changes
-nothing. The conversation is keyed by the Alexa session id (the user id is never read), each
-request becomes one message for the engine, and the reply is spoken as SSML with a reprompt,
-or ends the session with a card at an outcome. The words each intent stands for come from the
-content through skill.channels.alexa_model, which also generates the interaction model.
+nothing. The conversation is keyed by the Alexa session id (the user id is never read). A
+launch and a session's end are events for the engine; an intent is the words it stands for
+(from the content through skill.channels.alexa_model, which also generates the interaction
+model) or its slots as heard. The reply is spoken as SSML with a reprompt, or ends the session
+with a card at an outcome; a session that ends is closed, keeping its audit record. The fault
+message and the clinic alert come from the channel contract (skill.channels.base).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import unicodedata
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 
-from skill.channels import alexa_model
+from skill.channels import alexa_model, base
 from skill.channels.alexa_verify import CertificateCache, VerificationError, dig, verify_request
+from skill.config import Settings
 from skill.content import Script
+from skill.service import Inbound, get_triage
 from skill.triage import render
-from skill.triage.engine import Reply
+from skill.triage.engine import Event, Reply
 
-__all__ = ["bp", "CertificateCache", "respond"]
+__all__ = ["bp", "CertificateCache", "init_app", "respond", "use_certificates"]
 
 log = logging.getLogger(__name__)
 bp = Blueprint("alexa", __name__)
@@ -33,27 +38,37 @@ REQUESTS = ("LaunchRequest", "IntentRequest", "SessionEndedRequest")
 # Punctuation a voice reads well; any other symbol or emoji becomes a space.
 _SAYABLE_PUNCTUATION = frozenset(".,;:!?'\"()-%&<>\u00a3$\u20ac")
 _LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+")  # "1. ", "2) ", "- " for the eye
+_CERTIFICATES = "alexa_certs"
 
 
-@bp.record_once
-def _warn_at_start(state) -> None:
-    settings = state.app.extensions["triage"].settings
+def init_app(app: Flask, settings: Settings, certificates: CertificateCache) -> None:
+    """Serve /alexa, trusting `certificates`; warn at start-up about settings for trials only."""
     if not settings.alexa_verify:
         log.warning("ALEXA_VERIFY=0: Alexa signatures are not checked. For local trials only.")
     if not settings.alexa_skill_id:
         log.warning("ALEXA_SKILL_ID is not set: every Alexa request will be refused.")
+    use_certificates(app, certificates)
+    app.register_blueprint(bp)
+
+
+def use_certificates(app: Flask, certificates: CertificateCache) -> None:
+    """Check Alexa's signing certificates with this cache (tests trust their own root)."""
+    app.extensions[_CERTIFICATES] = certificates
+
+
+def _certificates() -> CertificateCache:
+    return current_app.extensions[_CERTIFICATES]
 
 
 @bp.post("/alexa")
 def alexa():
-    """Verify the request, advance the conversation by one message and speak the reply."""
-    triage = current_app.extensions["triage"]
+    """Verify the request, advance the conversation by one request and speak the reply."""
+    triage = get_triage()
     settings = triage.settings
     try:
         payload = verify_request(
             request.headers, request.get_data(), skill_id=settings.alexa_skill_id,
-            now=datetime.now(UTC),
-            certs=current_app.extensions["alexa_certs"] if settings.alexa_verify else None,
+            now=datetime.now(UTC), certs=_certificates() if settings.alexa_verify else None,
         )  # fmt: skip
     except VerificationError as err:
         log.warning("Alexa request refused: %s", err)
@@ -64,31 +79,30 @@ def alexa():
     session_id = dig(payload, "session", "sessionId")
     if not isinstance(session_id, str) or not session_id:
         return jsonify(error="request has no session id"), 400
-    script = triage.script
-    locale = dig(payload, "request", "locale")
-    # An unknown locale gets the content's generic wording ("en"), never another country's.
-    locale = locale if isinstance(locale, str) and locale in script.locales else "en"
-    stop = script.commands["stop"][0]
-    message = _message(script, kind, dig(payload, "request", "intent"))
+    inbound = Inbound(
+        CHANNEL, session_id, _message(triage.script, kind, dig(payload, "request", "intent")),
+        locale=triage.locale(platform=dig(payload, "request", "locale")),
+    )  # fmt: skip
 
-    def render_reply(reply: Reply) -> dict:
-        if kind == "SessionEndedRequest":
-            return EMPTY
-        return respond(script, reply, locale)
+    def turn():
+        if inbound.message is Event.CLOSE:
+            triage.converse(inbound, base.nothing)
+            return jsonify(EMPTY)  # Alexa takes no speech when a session has ended
+        response = triage.converse(inbound, respond).body
+        if response["response"].get("shouldEndSession"):
+            # Alexa sends nothing more once a skill ends its session: close it now.
+            triage.converse(dataclasses.replace(inbound, message=Event.CLOSE), base.nothing)
+        return jsonify(response)
 
-    response = triage.converse(CHANNEL, session_id, message, render_reply, locale=locale)
-    if response["response"].get("shouldEndSession") and message != stop:
-        # Alexa sends nothing more once a skill ends its session: forget the answers now.
-        triage.converse(CHANNEL, session_id, stop, lambda reply: None)
-    return jsonify(response)
+    return base.answer(inbound, turn, lambda words: jsonify(_ending(words)))
 
 
-def _message(script: Script, kind: str, intent: object) -> str:
+def _message(script: Script, kind: str, intent: object) -> str | Event:
     """What the request says, as the engine reads it."""
     if kind == "LaunchRequest":
-        return ""  # an empty opening: welcome and the first question
+        return Event.OPEN
     if kind == "SessionEndedRequest":
-        return script.commands["stop"][0]
+        return Event.CLOSE
     name = dig(intent, "name")
     word = alexa_model.message_for(script, name) if isinstance(name, str) else None
     return word if word is not None else _slot_text(dig(intent, "slots"))
@@ -115,26 +129,28 @@ def _resolved(slot: object) -> str | None:
     return None
 
 
-def respond(script: Script, reply: Reply, locale: str) -> dict:
+def respond(script: Script, reply: Reply) -> dict:
     """The Alexa response for an engine reply: SSML, a reprompt or an outcome card."""
     if reply.silent:  # the engine forgot the conversation: say goodbye and end
-        goodbye = script.fill(script.messages["goodbye"], locale)
-        return _envelope({"outputSpeech": ssml(goodbye), "shouldEndSession": True})
-    # A speaker has nothing to hang up: Alexa's own intro in place of the phone call's.
-    intros = [script.fill(script.messages[key], locale) for key in ("voice_intro", "say_intro")]
-    speech, body = reply.speech.replace(*intros), {}
-    question = script.questions.get(reply.question or "")
-    if question:
-        # Alexa has no keypad: swap the keypad wording for the spoken-only one.
-        asked = render.question_text(script, question, locale, voice=True, keypad=False)
-        speech = speech.replace(render.question_text(script, question, locale, voice=True), asked)
+        return _ending(script.fill(script.messages["goodbye"], reply.locale))
+    body = {}
+    if reply.question:  # Alexa has no keypad: the spoken-only way to answer
+        asked = render.body(script, reply, voice=True, keypad=False)
         body["reprompt"] = {"outputSpeech": ssml(asked)}
     if reply.outcome:
-        more = script.fill(f"{reply.outcome.short}\n\n{reply.outcome.more}", locale)
+        more = script.fill(f"{reply.outcome.short}\n\n{reply.outcome.more}", reply.locale)
         body["card"] = {"type": "Simple", "title": script.name, "content": more}
-    body["outputSpeech"] = ssml(speech)
+    # A speaker has nothing to hang up: Alexa's own intro in place of the phone call's.
+    notices = tuple("say_intro" if key == "intro" else key for key in reply.notices)
+    spoken = dataclasses.replace(reply, notices=notices)
+    body["outputSpeech"] = ssml(render.speech(script, spoken, keypad=False))
     body["shouldEndSession"] = bool(reply.ended)
     return _envelope(body)
+
+
+def _ending(words: str) -> dict:
+    """Words said as the skill ends the session: a goodbye, or the fault message."""
+    return _envelope({"outputSpeech": ssml(words), "shouldEndSession": True})
 
 
 def _envelope(body: dict) -> dict:

@@ -3,23 +3,23 @@
 Twilio posts each message here and takes the reply from the response. The reply is rendered
 inside the store transaction, so a retried delivery (same MessageSid) gets the same bytes back
 without moving the conversation again. Logs carry the MessageSid, never a number or a body.
+The fault message and the clinic alert come from the channel contract (skill.channels.base).
 """
 
 from __future__ import annotations
 
-import logging
-import traceback
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
+from skill.channels import base
 from skill.channels.twilio_auth import twilio_signed
 from skill.content import Script
-from skill.stores import conversation_key
+from skill.service import Inbound, get_triage
+from skill.triage import render
 from skill.triage.engine import Reply
 
-log = logging.getLogger(__name__)
 blueprint = Blueprint("messaging", __name__)
 WHATSAPP = "whatsapp:"
 
@@ -45,32 +45,21 @@ def inbound():
     sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
     if not sender or not sid:
         return Response("Missing From or MessageSid.\n", status=400, mimetype="text/plain")
-    triage = current_app.extensions["triage"]
-    channel = "whatsapp" if sender.startswith(WHATSAPP) else "sms"
+    triage = get_triage()
     # A business-scoped WhatsApp id (whatsapp:US.ABC123) has no dial code: the default applies.
-    locale = triage.script.locale_for(sender.removeprefix(WHATSAPP), triage.settings.default_locale)
-    try:
+    message = Inbound(
+        "whatsapp" if sender.startswith(WHATSAPP) else "sms", sender, form.get("Body", ""), sid,
+        locale=triage.locale(number=sender.removeprefix(WHATSAPP)),
+    )  # fmt: skip
+
+    def turn() -> Response:
         if _media_only(form):
             # Not a message to the conversation: answered, and nothing changes.
-            return _xml(_message(triage.script.fill(triage.script.messages["media_only"], locale)))
-        reached = []
+            return _xml(_message(triage.words("media_only", message.locale)))
+        render_reply = _render_whatsapp if message.channel == "whatsapp" else _render_sms
+        return _xml(triage.converse(message, render_reply).body)
 
-        def render(reply: Reply) -> str:
-            if reply.reached:
-                reached.append(reply.outcome)
-            return _render(triage.script, reply, channel, locale)
-
-        body = form.get("Body", "")
-        twiml = triage.converse(channel, sender, body, render, locale=locale, dedupe=sid)
-    except Exception as err:  # whatever broke, the runner still gets the emergency number
-        trace = "".join(traceback.format_tb(err.__traceback__))  # frames only, no values
-        log.error("messaging fault on %s: %s\n%s", sid, type(err).__name__, trace)
-        return _xml(_message(triage.script.fill(triage.script.messages["fallback"], locale)))
-    outbound = current_app.extensions.get("outbound")
-    if reached and outbound:
-        key = conversation_key(triage.settings.state_secret, channel, sender)
-        outbound.alert_clinic(triage.script.name, reached[0], key, triage.clock())
-    return _xml(twiml)
+    return base.answer(message, turn, lambda words: _xml(_message(words)))
 
 
 def _media_only(form) -> bool:
@@ -78,16 +67,16 @@ def _media_only(form) -> bool:
     return not form.get("Body", "").strip() and form.get("NumMedia", "0").strip() not in ("", "0")
 
 
-def _render(script: Script, reply: Reply, channel: str, locale: str) -> str:
-    """The reply as TwiML: nothing after an opt-out; on WhatsApp the outcome's title in bold."""
+def _render_sms(script: Script, reply: Reply) -> str:
+    """The reply as TwiML: one message, or none after an opt-out."""
+    return _SILENT if reply.silent else _message(render.text(script, reply))
+
+
+def _render_whatsapp(script: Script, reply: Reply) -> str:
+    """As for SMS, with the outcome's title in bold above the advice."""
     if reply.silent:
         return _SILENT
-    if channel != "whatsapp" or not reply.outcome:
-        return _message(reply.text)
-    # The title heads the advice itself, after any notice such as the intro.
-    title, short = f"*{reply.outcome.title}*\n", script.fill(reply.outcome.short, locale)
-    before, found, after = reply.text.rpartition(short)
-    return _message(f"{before}{title}{short}{after}" if found else title + reply.text)
+    return _message(render.text(script, reply, title=lambda title: f"*{title}*"))
 
 
 def _message(text: str) -> str:

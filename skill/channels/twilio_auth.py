@@ -11,8 +11,10 @@ import functools
 import hmac
 import logging
 
-from flask import abort, current_app, request
+from flask import abort, request
 from twilio.request_validator import RequestValidator
+
+from skill.service import get_triage
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def twilio_signed(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if not signed_by_twilio(current_app.extensions["triage"].settings):
+        if not signed_by_twilio(get_triage().settings):
             abort(403)
         return view(*args, **kwargs)
 

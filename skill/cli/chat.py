@@ -46,7 +46,7 @@ def simulate(args) -> int:
         outcome = reply.outcome
         record = {
             "reply": reply.speech if args.channel in VOICE_CHANNELS else reply.text,
-            "question": reply.question,
+            "question": reply.question.id if reply.question else None,
             "outcome": {"level": outcome.level, "condition": outcome.id} if outcome else None,
             "ended": reply.ended,
         }

@@ -132,7 +132,7 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
             if not isinstance(src, str) or src not in sources:
                 raise r.fail(f"{where}.source", f"'{src}' is not listed under sources")
         short = r.text(raw["short"], f"{where}.short")
-        if raw["level"].startswith("emergency") and "{emergency}" not in short:
+        if Level(raw["level"]).urgent and "{emergency}" not in short:
             raise r.fail(f"{where}.short", "an emergency outcome must give {emergency}")
         outcomes[oid] = Outcome(
             id=oid, level=Level(raw["level"]), title=r.text(raw["title"], f"{where}.title"),

@@ -13,9 +13,10 @@ import hmac
 import os
 import re
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from skill.ops import metrics
+from skill.service import get_triage
 
 bp = Blueprint("ops", __name__)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what we accept from X-Request-Id
@@ -24,7 +25,7 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # what we accept from X-Reque
 @bp.get("/readyz")
 def readyz():
     """200 when this instance can take conversations; 503 with the reasons when not."""
-    triage = current_app.extensions["triage"]
+    triage = get_triage()
     reasons = [] if triage.store.ping() else ["store: not reachable"]
     if not triage.script.questions:
         reasons.append("content: not loaded")
@@ -39,7 +40,7 @@ def readyz():
 @bp.get("/metrics")
 def prometheus():
     """The Prometheus exposition of this service's counters, from all of its workers."""
-    token = current_app.extensions["triage"].settings.metrics_token
+    token = get_triage().settings.metrics_token
     given = request.headers.get("Authorization", "").removeprefix("Bearer ")
     if token and not hmac.compare_digest(given.encode(), token.encode()):
         return Response("metrics need a token\n", status=401, mimetype="text/plain")
@@ -63,6 +64,6 @@ def _finish(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Add the endpoints and the per-request hooks to the app."""
     app.register_blueprint(bp)
-    metrics.REVIEWS_OVERDUE.set(len(app.extensions["triage"].script.warnings))
+    metrics.REVIEWS_OVERDUE.set(len(get_triage(app).script.warnings))
     app.before_request(_start)
     app.after_request(_finish)

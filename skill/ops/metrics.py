@@ -36,6 +36,9 @@ DEDUPE_HITS = Counter(
 STORE_ERRORS = Counter(
     "triage_store_errors_total", "Turns answered with the fallback: the store failed", ["channel"]
 )
+FAULTS = Counter(
+    "triage_faults_total", "Turns answered with the fault message: something raised", ["channel"]
+)
 
 REVIEWS_OVERDUE = Gauge(
     "triage_content_reviews_overdue",

@@ -91,7 +91,7 @@ def play(script: Script, case: dict, locale: str | None = None):
         yield reply
         if reply.ended or not reply.question:
             return
-        message = answer_for(script.questions[reply.question], facts, unsure)
+        message = answer_for(reply.question, facts, unsure)
         state, reply = engine.step(
             script, state, message, turn + 1.0, locale=state["locale"], ttl_seconds=1e9
         )
@@ -103,8 +103,8 @@ def run(script: Script, case: dict, locale: str | None = None) -> Result:
     asked, reasks = [], 0
     for reply in play(script, case, locale):
         if reply.question:
-            reasks += bool(asked) and asked[-1] == reply.question
-            asked.append(reply.question)
+            reasks += bool(asked) and asked[-1] == reply.question.id
+            asked.append(reply.question.id)
         final = reply
     outcome = final.outcome
     accept = tuple(case["accept"])
@@ -193,12 +193,11 @@ def read_opening(script: Script, case: dict) -> Reading:
                for value, names in q.detect if name in names}
         for name in script.phrases
     }  # fmt: skip
-    level = flag.level.rank if flag else -1
     missed = tuple(
         rf.id
         for rf in script.red_flags
         if any(all(detected_by[name] & given for name in line) for line in rf.when)
-        and level < script.outcomes[rf.outcome].level.rank
+        and (flag is None or flag.level < script.outcomes[rf.outcome].level)
     )
     return Reading(
         id=str(case["id"]), understood=bool(flag or found) and not first_reask,

@@ -1,12 +1,16 @@
-"""The triage engine: one pure step from (script, state, message, now) to (new state, reply).
+"""The triage engine: one pure step from (script, state, input, now) to (new state, reply).
 
 No I/O and no clock: the caller passes the time and stores the state, a plain JSON-able dict.
+The input is the runner's words, or an `Event` for what happens without words (a call answered,
+silence, a hang-up). The reply is parts, not words: notices (message keys), the waiting
+question, the outcome and flags; skill.triage.render turns them into each channel's words.
 Red flags are screened on every message before anything else is read.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from skill.content import Outcome, Question, Script
 from skill.triage import render, understand
@@ -14,18 +18,39 @@ from skill.triage import render, understand
 MAX_MISSES = 3  # unreadable answers to one question before the safe ending
 
 
+class Event(Enum):
+    """What a channel reports that is not words: typed, and equal to no string, so that no
+    message can be taken for one."""
+
+    OPEN = "open"  # a call is answered or the Alexa skill launched: greet, ask the first question
+    SILENCE = "silence"  # nothing heard in answer to a question: it counts as unreadable
+    REPEAT = "repeat"  # the caller asked to hear it again (a key on the menu after the advice)
+    CLOSE = "close"  # the call hung up or the Alexa session ended: close, keeping the audit
+
+
 @dataclass(frozen=True)
 class Reply:
-    """What to say back, in words for reading and for hearing, plus where the triage stands."""
+    """What to say back, as parts a channel renders, plus where the triage stands."""
 
-    text: str
-    speech: str
-    question: str | None = None  # id of the question now waiting for an answer
+    script: Script = field(repr=False, compare=False)  # whose words render the parts
+    locale: str
+    notices: tuple[str, ...] = ()  # message keys, said before the question or the advice
+    question: Question | None = None  # the question now waiting for an answer
     outcome: Outcome | None = None
+    detail: bool = False  # the outcome's long form (MORE) instead of its short form
     ended: bool = False
     silent: bool = False  # nothing should be sent (an opt-out)
     reached: bool = False  # this reply gives the outcome for the first time
-    hints: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The reply in words for reading (render.text)."""
+        return render.text(self.script, self)
+
+    @property
+    def speech(self) -> str:
+        """The reply in words for hearing, with a keypad (render.speech)."""
+        return render.speech(self.script, self)
 
 
 def new_state(locale: str, now: float) -> dict:
@@ -37,18 +62,18 @@ def new_state(locale: str, now: float) -> dict:
 
 
 def step(
-    script: Script, state: dict | None, message: str | None, now: float, *,
+    script: Script, state: dict | None, message: str | Event | None, now: float, *,
     locale: str, ttl_seconds: float,
 ) -> tuple[dict | None, Reply]:  # fmt: skip
-    """Take one message; return the new state (None: forget it) and the reply."""
-    text = understand.read(script, message)
+    """Take one message or event; return the new state (None: forget it) and the reply."""
+    if message is Event.CLOSE:
+        return _close(state, now), Reply(script, locale, ended=True, silent=True)
+    words = "" if isinstance(message, Event) else message  # an event has no words
+    text = understand.read(script, words)
     command = understand.command(script, text)
     if command == "stop":
-        return None, Reply(text="", speech="", ended=True, silent=True)
-    notices = []
-    if state and now - state.get("updated", now) > ttl_seconds:
-        state = None
-        notices.append("expired")
+        return None, Reply(script, locale, ended=True, silent=True)
+    state, notices = _going_on(state, now, ttl_seconds)
     if not state or command in ("restart", "start"):
         if state:
             notices.append("restarted")
@@ -61,14 +86,23 @@ def step(
     if flagged and _raises(script, state, flagged):
         return _finish(script, state, flagged, notices)
     if command == "help":
-        return state, _ask_again(script, state, ["help"])
+        return state, _speak(script, state, ["help"])
     if command == "back":
         return _back(script, state)
     if command == "more":
         return state, _more(script, state)
-    if state["outcome"]:
-        return state, _speak(script, state, ["finished"], footer=True)
+    if state["outcome"] or message in (Event.OPEN, Event.REPEAT):  # where it stands, again
+        return state, _speak(script, state, ["finished"] if state["outcome"] else [])
     return _answer(script, state, text)
+
+
+def _going_on(state: dict | None, now: float, ttl_seconds: float) -> tuple[dict | None, list]:
+    """The conversation if it is still going on, else None, with a notice if it timed out."""
+    if not state or state.get("closed"):  # a closed one is kept for its audit record only
+        return None, []
+    if now - state.get("updated", now) > ttl_seconds:
+        return None, ["expired"]
+    return state, []
 
 
 def _open(script: Script, state: dict, text: str, now: float, notices: list[str]):
@@ -98,7 +132,7 @@ def _answer(script: Script, state: dict, text: str):
         if state["misses"] >= MAX_MISSES:
             return _finish(script, state, script.outcomes[script.safe_ending], ["safe_ending"])
         why = "out_of_range" if question.type == "number" and value else "not_understood"
-        return state, _ask_again(script, state, [why])
+        return state, _speak(script, state, [why])
     state["trail"] = [*state["trail"], [question.id, value, "user"]]
     # Facts stated alongside the answer are kept, so those questions are not asked later.
     state["known"] = {**state["known"], **understand.detect(script, text)}
@@ -133,12 +167,12 @@ def _advance(script: Script, state: dict, target: str, notices: list[str]):
     if target in script.outcomes:
         return _finish(script, state, script.outcomes[target], notices)
     state["question"] = target
-    return state, _ask_again(script, state, notices)
+    return state, _speak(script, state, notices)
 
 
 def _finish(script: Script, state: dict, outcome: Outcome, notices: list[str]):
     state = {**state, "question": None, "outcome": outcome.id}
-    return state, replace(_speak(script, state, notices, footer=True), reached=True)
+    return state, replace(_speak(script, state, notices), reached=True)
 
 
 def _back(script: Script, state: dict):
@@ -147,44 +181,32 @@ def _back(script: Script, state: dict):
     while trail and trail[-1][2] != "user":
         trail.pop()
     if not trail:
-        return state, _ask_again(script, state, ["back_none"])
+        return state, _speak(script, state, ["back_none"])
     qid = trail.pop()[0]
     known = {k: v for k, v in state["known"].items() if k != qid}
     state = {**state, "trail": trail, "known": known, "question": qid, "outcome": None}
-    return state, _ask_again(script, state, [])
+    return state, _speak(script, state, [])
 
 
 def _more(script: Script, state: dict) -> Reply:
     if not state["outcome"]:
-        return _ask_again(script, state, ["more_later"])
+        return _speak(script, state, ["more_later"])
     outcome = script.outcomes[state["outcome"]]
-    more = script.fill(outcome.more, state["locale"])
-    return Reply(text=more, speech=more, outcome=outcome, ended=True)
+    return Reply(script, state["locale"], outcome=outcome, detail=True, ended=True)
 
 
-def _ask_again(script: Script, state: dict, notices: list[str]) -> Reply:
-    return _speak(script, state, notices, footer=bool(state["outcome"]))
-
-
-def _speak(script: Script, state: dict, notices: list[str], *, footer: bool) -> Reply:
-    """Compose the reply: notices first, then the waiting question or the outcome."""
-    locale = state["locale"]
-    parts = {}
-    for voice in (False, True):
-        # A notice with a spoken form (voice_intro, voice_help) uses it on voice channels.
-        keys = [f"voice_{n}" if voice and f"voice_{n}" in script.messages else n for n in notices]
-        lines = [script.fill(script.messages[key], locale) for key in keys]
-        if state["outcome"]:
-            outcome = script.outcomes[state["outcome"]]
-            if footer:
-                lines.append(render.outcome_text(script, outcome, locale, voice=voice))
-        else:
-            question = script.questions[state["question"]]
-            lines.append(render.question_text(script, question, locale, voice=voice))
-        parts[voice] = "\n".join(line for line in lines if line)
-    question = None if state["outcome"] else script.questions[state["question"]]
+def _speak(script: Script, state: dict, notices: list[str]) -> Reply:
+    """The reply where the state stands: notices, then the waiting question or the outcome."""
+    outcome = script.outcomes[state["outcome"]] if state["outcome"] else None
+    question = None if outcome else script.questions[state["question"]]
     return Reply(
-        text=parts[False], speech=parts[True], question=question.id if question else None,
-        outcome=script.outcomes[state["outcome"]] if state["outcome"] else None,
-        ended=bool(state["outcome"]), hints=render.hints(question),
+        script, state["locale"], tuple(notices), question=question, outcome=outcome,
+        ended=bool(outcome),
     )  # fmt: skip
+
+
+def _close(state: dict | None, now: float) -> dict | None:
+    """The state of a conversation whose call or session is over: the next message starts
+    afresh, and the state stays only until it expires, so its audit record is kept (STOP, the
+    runner's own opt-out, forgets both)."""
+    return {**state, "closed": True, "updated": now} if state else None

@@ -1,8 +1,54 @@
-"""Turns questions and outcomes into words: text for messaging, speech for voice channels."""
+"""Turns the engine's reply parts into words: text for messaging, speech for voice channels.
+
+A reply (skill.triage.engine.Reply) is notices (message keys), the waiting question or the
+outcome, and flags. `text` and `speech` give a whole reply; a channel that places the parts
+itself (voice says the notices before its Gather) takes `notices` and `body`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from skill.content import Outcome, Question, Script
+
+if TYPE_CHECKING:
+    from skill.triage.engine import Reply
+
+
+def text(script: Script, reply: Reply, *, title: Callable[[str], str] | None = None) -> str:
+    """The reply for reading; `title` marks up the advice's title set above it (WhatsApp)."""
+    if reply.silent:
+        return ""
+    lines = [*notices(script, reply, voice=False), body(script, reply, voice=False)]
+    if title and reply.outcome:
+        lines[-1] = f"{title(reply.outcome.title)}\n{lines[-1]}"
+    return "\n".join(line for line in lines if line)
+
+
+def speech(script: Script, reply: Reply, *, keypad: bool = True) -> str:
+    """The reply for hearing, with keypad choices (a phone) or without (a speaker)."""
+    if reply.silent:
+        return ""
+    lines = [*notices(script, reply, voice=True), body(script, reply, voice=True, keypad=keypad)]
+    return "\n".join(line for line in lines if line)
+
+
+def notices(script: Script, reply: Reply, *, voice: bool) -> list[str]:
+    """The reply's notices in words, each in its spoken form (voice_intro) where it has one."""
+    keys = [f"voice_{n}" if voice and f"voice_{n}" in script.messages else n for n in reply.notices]
+    return [line for key in keys if (line := script.fill(script.messages[key], reply.locale))]
+
+
+def body(script: Script, reply: Reply, *, voice: bool, keypad: bool = True) -> str:
+    """The waiting question or the advice in words; "" when the reply has neither."""
+    if reply.outcome and reply.detail:
+        return script.fill(reply.outcome.more, reply.locale)
+    if reply.outcome:
+        return outcome_text(script, reply.outcome, reply.locale, voice=voice)
+    if reply.question:
+        return question_text(script, reply.question, reply.locale, voice=voice, keypad=keypad)
+    return ""
 
 
 def question_text(

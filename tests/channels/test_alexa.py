@@ -46,7 +46,7 @@ def fetch(pki):
 @pytest.fixture
 def client(app, pki, fetch):
     """The app trusting only the test root, with Amazon's certificate host played by fetch."""
-    app.extensions["alexa_certs"] = CertificateCache(fetch=fetch, roots=[pki["root"]])
+    alexa.use_certificates(app, CertificateCache(fetch=fetch, roots=[pki["root"]]))
     return app.test_client()
 
 
@@ -375,16 +375,15 @@ def test_the_user_id_is_never_stored(echo, settings):
 
 def test_every_question_and_outcome_fits_alexa_limits(script):
     for locale in script.locales:
-        intro = script.fill(script.messages["say_intro"], locale)
         replies = [
-            Reply(text="", speech=f"{intro}\n{q.voice}", question=q.id)
-            for q in script.questions.values()
+            Reply(script, locale, notices=("intro",), question=q) for q in script.questions.values()
         ] + [
-            Reply(text="", speech=script.fill(o.short, locale), outcome=o, ended=True)
+            Reply(script, locale, outcome=o, detail=detail, ended=True)
             for o in script.outcomes.values()
+            for detail in (False, True)
         ]
         for reply in replies:
-            out = alexa.respond(script, reply, locale)
+            out = alexa.respond(script, reply)
             assert len(json.dumps(out).encode()) < 24 * 1024
             ssml = out["response"]["outputSpeech"]["ssml"]
             assert len(ssml) < 8000

@@ -13,14 +13,12 @@ import requests
 
 from app import create_app
 from skill import config, content
-from skill.channels.outbound import OutboundSMS
 from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
 from skill.stores import conversation_key
 from skill.triage import render
-from tests.common import PUBLIC_VIGNETTES, message_text
+from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, message_text
 from tests.texting import (
-    ACCOUNT,
     LOCAL,
     PATH,
     RUNNER,
@@ -295,21 +293,13 @@ def test_an_internal_fault_answers_200_with_the_emergency_number(client, setting
 
 
 @pytest.fixture
-def alerting(settings, script, twilio_api):
+def alerting(texting_settings, script, twilio_texts):
     """An app that alerts the clinic, through the local stand-in for Twilio's API."""
-    configured = replace(
-        settings, twilio_account_sid=ACCOUNT, twilio_from="+447700900999",
-        escalation_sms_to="+447700900001",
-    )  # fmt: skip
-    app = create_app(configured, script)
-    app.extensions["outbound"] = OutboundSMS(
-        configured, http_client=twilio_api.http_client(), backoff=0
-    )
-    return app
+    return create_app(texting_settings, script, outbound=twilio_texts)
 
 
 def test_an_emergency_alerts_the_clinic_once_without_waiting_for_it(
-    alerting, twilio_api, script, settings
+    alerting, twilio_api, twilio_texts, script, settings
 ):
     client = alerting.test_client()
     twilio_api.release.clear()  # the API holds the alert until the reply has gone
@@ -322,10 +312,10 @@ def test_an_emergency_alerts_the_clinic_once_without_waiting_for_it(
     twilio_api.release.set()
     post(client, urgent)  # Twilio's retry
     text(client, "more")
-    alerting.extensions["outbound"].flush(20)
+    twilio_texts.flush(20)
     (alert,) = twilio_api.messages
     outcome = script.outcomes[load_cases(PUBLIC_VIGNETTES)[0]["condition"]]
-    assert alert["To"] == "+447700900001"
+    assert alert["To"] == CLINIC_ALERTS
     assert alert["Body"].startswith(
         f"{script.name} alert: {outcome.level} advice ({outcome.title})"
     )
@@ -334,7 +324,7 @@ def test_an_emergency_alerts_the_clinic_once_without_waiting_for_it(
 
 
 def test_one_runner_alerts_the_clinic_once_an_hour_unless_the_advice_goes_higher(
-    alerting, twilio_api, script
+    alerting, twilio_api, twilio_texts, script
 ):
     client = alerting.test_client()
     cannot_walk = "my hip hurts and I can't put weight on it"
@@ -344,26 +334,26 @@ def test_one_runner_alerts_the_clinic_once_an_hour_unless_the_advice_goes_higher
     said(post(client, form(body="restart")))
     said(post(client, form(body=load_cases(PUBLIC_VIGNETTES)[0]["opening"])))  # now a fracture
     said(post(client, form(sender="+447700900777", body=cannot_walk)))  # another runner
-    alerting.extensions["outbound"].flush(20)
+    twilio_texts.flush(20)
     levels = sorted(m["Body"].split(" alert: ")[1].split(" advice")[0] for m in twilio_api.messages)
     weight = script.outcomes["cannot_bear_weight"].level
     ambulance = script.outcomes[load_cases(PUBLIC_VIGNETTES)[0]["condition"]].level
     assert levels == sorted([weight, weight, ambulance])  # one each, and one for going higher
 
 
-def test_a_failed_alert_is_retried(alerting, twilio_api):
+def test_a_failed_alert_is_retried(alerting, twilio_api, twilio_texts):
     twilio_api.failures = [500]
     client = alerting.test_client()
     said(post(client, form(body=load_cases(PUBLIC_VIGNETTES)[1]["opening"])))
-    alerting.extensions["outbound"].flush(20)
+    twilio_texts.flush(20)
     assert len(twilio_api.attempts) == 2 and len(twilio_api.messages) == 1
 
 
-def test_self_care_advice_sends_no_alert(alerting, twilio_api, script):
+def test_self_care_advice_sends_no_alert(alerting, twilio_api, twilio_texts, script):
     client = alerting.test_client()
     case = next(c for c in load_cases(PUBLIC_VIGNETTES) if c["accept"] == ["self_care"])
     assert run_case(script, lambda f: post(client, f), case, "sms").level == "self_care"
-    alerting.extensions["outbound"].flush(20)
+    twilio_texts.flush(20)
     assert twilio_api.attempts == []
 
 

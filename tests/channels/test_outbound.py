@@ -6,6 +6,7 @@ import threading
 from dataclasses import replace
 from types import SimpleNamespace
 
+from app import create_app
 from skill.channels.outbound import OutboundSMS, clinic_alert
 from tests.common import ROOT
 
@@ -99,15 +100,16 @@ def test_not_configured_without_account_and_sender(settings):
 
 
 def test_a_stopping_gunicorn_worker_waits_for_texts_still_being_sent(
-    app, settings, twilio_api, monkeypatch, tmp_path
+    settings, script, twilio_api, monkeypatch, tmp_path
 ):
     """gunicorn.conf.py's worker_exit hook, given a worker whose app has a text in flight."""
     # Loading the config sets the metrics directory when unset: keep that out of other tests.
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     namespace = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    app.extensions["outbound"] = outbound(settings, twilio_api)
+    sms = outbound(settings, twilio_api)
+    app = create_app(settings, script, outbound=sms)
     twilio_api.release.clear()
-    app.extensions["outbound"].send_later(RUNNER, "in flight")
+    sms.send_later(RUNNER, "in flight")
     threading.Timer(0.2, twilio_api.release.set).start()
     namespace["worker_exit"](None, SimpleNamespace(wsgi=app))
     assert [m["Body"] for m in twilio_api.messages] == ["in flight"]

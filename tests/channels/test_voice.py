@@ -17,6 +17,8 @@ from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import speakable
 from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
+from skill.service import get_triage
+from skill.stores import conversation_key
 from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
@@ -276,7 +278,7 @@ def test_a_retried_step_gets_the_same_twiml_and_moves_the_call_once(call):
     assert call.waiting == "fever"  # had the retry counted, "2" would have ended the check
 
 
-def test_hanging_up_mid_way_forgets_the_call(call, script):
+def test_hanging_up_mid_way_ends_the_conversation(call, script):
     call.start()
     call.press("2")
     call.press("1")
@@ -284,6 +286,19 @@ def test_hanging_up_mid_way_forgets_the_call(call, script):
     call.hang_up()
     call.press("2")  # anything later on this CallSid starts afresh
     assert call.waiting == "fall" and spoken(script, "voice_intro") in call.said()
+
+
+def test_hanging_up_closes_the_call_and_keeps_its_audit_record(call, app):
+    call.start()
+    call.press("2")
+    call.press("1")
+    call.hang_up()
+    call.hang_up()  # Twilio may send the callback again
+    triage = get_triage(app)
+    key = conversation_key(triage.settings.state_secret, "voice", call.sid)
+    [record] = triage.store.audits(key, triage.clock())
+    assert [answer[:2] for answer in record["answers"]] == [["fall", "no"], ["bear_weight", "yes"]]
+    assert record["questions"][-1] == "fever" and record["outcome"] is None
 
 
 def test_forged_or_altered_requests_get_403_and_change_nothing(call, client):
@@ -397,20 +412,19 @@ def texting(settings, script, twilio_api, **changes):
     configured = dataclasses.replace(
         settings, twilio_account_sid=ACCOUNT, twilio_from=SENDER, **changes
     )
-    app = create_app(configured, script)
-    app.extensions["outbound"] = OutboundSMS(
-        configured, http_client=twilio_api.http_client(), backoff=0
-    )
-    return app
+    outbound = OutboundSMS(configured, http_client=twilio_api.http_client(), backoff=0)
+    return create_app(configured, script, outbound=outbound), outbound
 
 
 def test_with_voice_sms_summary_the_caller_is_texted_the_advice_once(settings, script, twilio_api):
-    app = texting(settings, script, twilio_api, voice_sms_summary=True, escalation_sms_to=ALERTS)
+    app, outbound = texting(
+        settings, script, twilio_api, voice_sms_summary=True, escalation_sms_to=ALERTS
+    )
     call = Call(script, client_sender(app.test_client()), "http://localhost", locale="en-US")
     outcome = run_case(call, script, CASES[2], "speech")  # P03, within 24 hours
     call.press("1")  # hearing it again sends nothing more
     call.post(*call.last[:2])  # nor does a retried step
-    app.extensions["outbound"].flush(20)
+    outbound.flush(20)
     texts = {m["To"]: m["Body"] for m in twilio_api.messages}
     assert len(twilio_api.messages) == 2 and set(texts) == {NUMBERS["en-US"], ALERTS}
     summary = texts[NUMBERS["en-US"]]
@@ -420,8 +434,8 @@ def test_with_voice_sms_summary_the_caller_is_texted_the_advice_once(settings, s
 
 
 def test_without_voice_sms_summary_nothing_is_texted(settings, script, twilio_api):
-    app = texting(settings, script, twilio_api)
+    app, outbound = texting(settings, script, twilio_api)
     call = Call(script, client_sender(app.test_client()), "http://localhost")
     run_case(call, script, CASES[6], "keypad")  # P07, self care
-    app.extensions["outbound"].flush(20)
+    outbound.flush(20)
     assert twilio_api.attempts == []

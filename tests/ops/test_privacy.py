@@ -13,8 +13,9 @@ import requests
 
 from app import create_app
 from skill.safety import vignettes
-from skill.service import Triage
+from skill.service import Inbound, Triage, get_triage
 from skill.stores import conversation_key, open_store
+from skill.triage import render
 from tests.common import PUBLIC_VIGNETTES, ROOT
 from tests.texting import advised, asked, form, post, said
 
@@ -39,7 +40,8 @@ def run_case(client, script, case_id: str, address: str = RUNNER) -> str:
 
 
 def audits(app, address: str = RUNNER) -> list[dict]:
-    triage = app.extensions["triage"]
+    with app.app_context():
+        triage = get_triage()
     channel = "whatsapp" if address.startswith("whatsapp:") else "sms"
     key = conversation_key(triage.settings.state_secret, channel, address)
     return triage.store.audits(key, time.time())
@@ -84,7 +86,7 @@ def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, 
     now = time.time()
     for address, age_days in (("+447700900001", 31), ("+447700900002", 29)):
         past = Triage(script, store, settings, clock=lambda age=age_days: now - age * 86400)
-        past.converse("sms", address, "my hip hurts", lambda reply: reply.text)
+        past.converse(Inbound("sms", address, "my hip hurts"), render.text)
     env = {**os.environ, "STATE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "AUDIT_DAYS": "30"}
     done = subprocess.run(
         [sys.executable, "-m", "skill", "purge"], cwd=ROOT, env=env,

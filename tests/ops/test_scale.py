@@ -6,6 +6,7 @@ Every turn is a signed Twilio messaging webhook; its MessageSid is the delivery 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import requests
@@ -97,7 +98,12 @@ def test_logs_are_json_with_request_ids_and_no_numbers_or_messages(pair):
     delivery = form(RUNNER, opening, sid="SMlog")
     response = post_http(pair[1].url, delivery, headers={"X-Request-Id": "trace-42"})
     assert said(response) and response.headers["X-Request-Id"] == "trace-42"
+    # gunicorn writes its access line just after the response has gone: give it a moment.
+    deadline = time.monotonic() + 5
     logs = pair[0].logs() + pair[1].logs()
+    while "trace-42" not in logs and time.monotonic() < deadline:
+        time.sleep(0.05)
+        logs = pair[0].logs() + pair[1].logs()
     lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
     assert any(line.get("request_id") == "trace-42" for line in lines)
     for private in (RUNNER, "447700900", opening, "lie on it"):

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 import app as app_module
 from app import create_app
 from skill import content
+from skill.channels import alexa
 from skill.channels.alexa_verify import CertificateCache
 from tests.alexa_pki import GOOD_URL, signed_headers
 from tests.common import ROOT, TWILIO_TOKEN
@@ -165,8 +166,8 @@ CERT_URL_TRICKS = [
 def test_alexa_certificate_url_tricks_are_refused(app, client):
     """Whatever chain a trick URL would serve (here: the genuine one), the URL alone refuses it."""
     pki = _alexa_pki()
-    app.extensions["alexa_certs"] = CertificateCache(
-        fetch=lambda url: pki["served"][GOOD_URL], roots=[pki["root"]]
+    alexa.use_certificates(
+        app, CertificateCache(fetch=lambda url: pki["served"][GOOD_URL], roots=[pki["root"]])
     )
     statuses = {}
     for url in [GOOD_URL, *CERT_URL_TRICKS]:

@@ -56,8 +56,8 @@ def engine_alone(script, runner: Runner) -> tuple[list[str], str]:
     state, reply = engine.step(script, None, opening, 0, **step)
     asked = []
     while reply.question:
-        asked.append(reply.question)
-        answer = answer_for(script.questions[reply.question], runner.case["facts"])
+        asked.append(reply.question.id)
+        answer = answer_for(reply.question, runner.case["facts"])
         state, reply = engine.step(script, state, answer, 0, **step)
     return asked, reply.outcome.id
 

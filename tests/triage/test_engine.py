@@ -25,7 +25,7 @@ def test_first_reply_says_what_it_is_and_the_emergency_number(script, locale, nu
     _, [reply] = talk(script, "hi", locale=locale)
     assert message_text(script, "intro", locale) in reply.text
     assert number in reply.text
-    assert reply.question == script.start
+    assert reply.question.id == script.start
     assert sms.segments(reply.text) <= 2
 
 
@@ -50,13 +50,13 @@ def test_red_flag_typed_instead_of_an_answer_escalates_at_any_step(script, answe
 def test_negated_red_flags_do_not_trigger(script, message):
     _, [reply] = talk(script, message)
     assert not reply.ended
-    assert reply.question == script.start
+    assert reply.question.id == script.start
 
 
 def test_a_free_text_opening_is_not_asked_again(script):
     opening = "outer hip hurts when I lie on it, I'm 52"
     _, replies = talk(script, opening, "no", "yes", "no", "no", "no", "no", "no", "no")
-    asked = {r.question for r in replies}
+    asked = {r.question.id for r in replies if r.question}
     assert "age" not in asked and "location" not in asked and "outer_lying" not in asked
     assert replies[-1].outcome.id == "trochanteric_bursitis"
 
@@ -85,21 +85,21 @@ def test_three_unreadable_answers_give_the_safe_ending(script):
 def test_menu_and_question_mark_show_help_and_keep_the_place(script):
     state, replies = talk(script, "hip pain", "no", "?")
     assert message_text(script, "help") in replies[-1].text and "999" in replies[-1].text
-    assert replies[-1].question == "bear_weight"
+    assert replies[-1].question.id == "bear_weight"
     _, [again] = talk(script, "menu", state=state)
-    assert again.question == "bear_weight"
+    assert again.question.id == "bear_weight"
 
 
 def test_back_changes_the_last_answer(script):
     state, replies = talk(script, "hip pain", "no", "back")
-    assert replies[-1].question == "fall"
+    assert replies[-1].question.id == "fall"
     _, [reply] = talk(script, "yes", state=state)
-    assert reply.question == "fall_weight"
+    assert reply.question.id == "fall_weight"
 
 
 def test_restart_starts_afresh(script):
     _, replies = talk(script, "hip pain", "no", "yes", "restart")
-    assert replies[-1].question == script.start
+    assert replies[-1].question.id == script.start
     assert message_text(script, "restarted") in replies[-1].text
 
 
@@ -114,14 +114,14 @@ def test_stop_ends_silently_and_forgets(script):
     state, replies = talk(script, "hip pain", "no", "STOP")
     assert state is None and replies[-1].silent and replies[-1].text == ""
     _, [fresh] = talk(script, "hello", state=state)
-    assert fresh.question == script.start and message_text(script, "intro") in fresh.text
+    assert fresh.question.id == script.start and message_text(script, "intro") in fresh.text
 
 
 def test_an_expired_conversation_starts_afresh_and_says_so(script):
     state, _ = talk(script, "hip pain", "no")
     _, [reply] = talk(script, "yes", state=state, now=DAY + 1)
     assert message_text(script, "expired") in reply.text
-    assert reply.question == script.start
+    assert reply.question.id == script.start
 
 
 def test_a_red_flag_after_the_outcome_raises_the_advice(script):
@@ -138,9 +138,10 @@ def test_a_red_flag_after_the_outcome_raises_the_advice(script):
 )
 def test_odd_messages_get_a_helpful_reply_and_the_conversation_survives(script, message):
     state, replies = talk(script, "hip pain", message)
-    assert replies[-1].question == "fall" and message_text(script, "ask_yes_no") in replies[-1].text
+    assert replies[-1].question.id == "fall"
+    assert message_text(script, "ask_yes_no") in replies[-1].text
     _, [reply] = talk(script, "no", state=state)
-    assert reply.question == "bear_weight"
+    assert reply.question.id == "bear_weight"
 
 
 def test_help_is_spoken_for_the_ear_on_voice(script):
@@ -158,3 +159,43 @@ def test_help_is_spoken_for_the_ear_on_voice(script):
 def test_hardly_able_to_walk_is_severe_pain_at_least(script, message):
     _, [reply] = talk(script, message)
     assert reply.outcome.id == "severe_pain" and reply.outcome.level == "consultation_24"
+
+
+# ---------------------------------------------------------------- events: what is not words
+
+
+def test_open_greets_and_asks_the_first_question(script):
+    _, [reply] = talk(script, engine.Event.OPEN)
+    assert reply.notices == ("intro",) and reply.question.id == script.start
+
+
+def test_silence_counts_as_an_unreadable_answer_and_three_give_the_safe_ending(script):
+    _, replies = talk(script, engine.Event.OPEN, *[engine.Event.SILENCE] * 3)
+    assert [r.notices for r in replies[1:3]] == [("not_understood",)] * 2
+    assert all(r.question.id == script.start for r in replies[1:3])
+    assert replies[-1].outcome.id == script.safe_ending and replies[-1].reached
+
+
+def test_repeat_gives_the_advice_again_without_moving(script):
+    state, [advice] = talk(script, "I have a fever and my hip hurts")
+    after, [again] = talk(script, engine.Event.REPEAT, state=state)
+    assert again.outcome == advice.outcome and not again.reached
+    assert after["trail"] == state["trail"]
+
+
+def test_close_keeps_the_conversation_for_its_audit_and_the_next_message_starts_afresh(script):
+    state, _ = talk(script, "hip pain", "no")
+    closed, [reply] = talk(script, engine.Event.CLOSE, state=state, now=60.0)
+    assert reply.silent and closed["closed"] and closed["trail"] == state["trail"]
+    assert closed["updated"] == 60.0
+    fresh, [first] = talk(script, "no", state=closed, now=61.0)
+    assert first.notices == ("intro",) and first.question.id == script.start
+    assert fresh["started"] == 61.0  # a new triage run, so a new audit record
+
+
+def test_an_events_name_sent_as_words_is_only_words(script):
+    state, _ = talk(script, "hip pain")
+    for word in ("close", "silence", "open"):
+        after, [reply] = talk(script, word, state=state)
+        assert after is not None and not after.get("closed")
+        assert reply.notices == ("not_understood",) and reply.question.id == script.start

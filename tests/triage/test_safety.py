@@ -15,7 +15,7 @@ from skill.__main__ import main
 from skill.config import Settings
 from skill.content import Level
 from skill.safety import vignettes
-from skill.service import Triage
+from skill.service import Inbound, Triage
 from skill.stores.sqlite import SQLiteStore
 from skill.triage import engine, understand
 from tests.common import ROOT, message_text
@@ -39,7 +39,7 @@ def benign_path(script):
     """The questions a runner with BENIGN facts is asked, with their answers, in order."""
     case = {"id": "B", "opening": "my hip hurts", "facts": BENIGN}
     replies = list(vignettes.play(script, case))
-    asked = [r.question for r in replies if r.question]
+    asked = [r.question.id for r in replies if r.question]
     return [(q, vignettes.answer_for(script.questions[q], BENIGN)) for q in asked]
 
 
@@ -126,7 +126,7 @@ NEGATED = [
 def test_a_denied_red_flag_does_not_fire_and_the_questions_go_on(script, message):
     reply = converse(script, [f"{message}. my outer hip hurts"])[0]
     assert reply.outcome is None
-    assert reply.question == script.start
+    assert reply.question.id == script.start
 
 
 # ---------------------------------------------------------------- misread yes, no or free text
@@ -153,13 +153,13 @@ def test_unsure_answers_take_the_branch_with_the_higher_advice(script):
 
 def test_dunno_to_a_red_flag_question_gets_the_red_flag_advice(script):
     replies = converse(script, ["my hip hurts", "no", "yes", "dunno"])
-    assert replies[2].question == "fever"
+    assert replies[2].question.id == "fever"
     assert replies[3].outcome.id == "joint_infection"
 
 
 def test_three_unreadable_replies_end_with_safe_advice(script):
     replies = converse(script, ["my hip hurts", "purple", "banana", "42 llamas"])
-    assert [r.question for r in replies[:3]] == [script.start] * 3
+    assert [r.question.id for r in replies[:3]] == [script.start] * 3
     assert message_text(script, "not_understood") in replies[1].text
     final = replies[3]
     assert final.outcome.id == script.safe_ending and final.outcome.level == "consultation"
@@ -259,7 +259,7 @@ def test_a_reply_after_the_conversation_expired_starts_again_with_the_emergency_
     replies = converse(script, ["my hip hurts", "no"], gap=2 * DAY)
     late = replies[1]
     assert message_text(script, "expired") in late.text and "999" in late.text
-    assert late.question == script.start  # "no" is not taken as an answer to a stale question
+    assert late.question.id == script.start  # "no" is not taken as an answer to a stale question
 
 
 def test_a_repeated_delivery_gets_the_same_reply_and_advances_once(script, tmp_path):
@@ -267,8 +267,8 @@ def test_a_repeated_delivery_gets_the_same_reply_and_advances_once(script, tmp_p
     triage = Triage(script, SQLiteStore(tmp_path / "state.db"), settings, clock=lambda: 1000.0)
 
     def send(message, delivery):
-        return triage.converse("sms", "+447700900123", message, lambda r: r.question,
-                               dedupe=delivery)  # fmt: skip
+        inbound = Inbound("sms", "+447700900123", message, delivery)
+        return triage.converse(inbound, lambda script, reply: reply.question.id).body
 
     assert send("my hip hurts", "SM1") == "fall"
     assert send("no", "SM2") == "bear_weight"

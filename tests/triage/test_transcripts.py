@@ -23,7 +23,7 @@ def replay(script, case: dict) -> list[dict]:
             {
                 "send": turn["send"],
                 "reply": reply.text,
-                "question": reply.question,
+                "question": reply.question.id if reply.question else None,
                 "outcome": reply.outcome.id if reply.outcome else None,
             }
         )

@@ -1,0 +1,37 @@
+"""The menu after the advice: hear it again (1), be put through to the clinic (2, when offered),
+more detail (3). Words said here still go to the engine, so a red flag spoken now counts."""
+
+from __future__ import annotations
+
+from skill.channels.voice.call import CallStep
+from skill.config import Settings
+from skill.content import Level, Outcome, Script
+from skill.triage.engine import Event
+
+
+def offers(settings: Settings, outcome: Outcome) -> list[str]:
+    """The message keys of what the menu offers, in the order they are said."""
+    return ["voice_repeat", *(["voice_clinic"] if dials(settings, outcome) else []), "voice_more"]
+
+
+def hints(script: Script) -> tuple[str, ...]:
+    """Words the recogniser should expect on the menu."""
+    return ("repeat", *script.commands["more"])
+
+
+def connects(settings: Settings, step: CallStep) -> bool:
+    """Whether the caller chose to be put through to the clinic (no engine step)."""
+    return step.digits == "2" and dials(settings, step.outcome)
+
+
+def choice(script: Script, step: CallStep) -> str | Event:
+    """What the engine reads for any other choice on the menu."""
+    if step.digits == "3":
+        return script.commands["more"][0]
+    # Any other key, or words that are not a command, gives the advice again.
+    return Event.REPEAT if step.digits else step.said
+
+
+def dials(settings: Settings, outcome: Outcome) -> bool:
+    """Whether to offer the clinic: advice to be seen within 24 hours, and a number to call."""
+    return outcome.level == Level.CONSULTATION_24 and bool(settings.clinic_phone)

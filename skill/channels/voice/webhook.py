@@ -1,0 +1,99 @@
+"""The call's two endpoints: each step of a call, and Twilio's status callback at its end."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from flask import Blueprint, Response, request
+from twilio.twiml.voice_response import VoiceResponse
+
+from skill.channels import base
+from skill.channels.twilio_auth import twilio_signed
+from skill.channels.voice import call as calls
+from skill.channels.voice import menu, readback, summary
+from skill.channels.voice.twiml import Speaker
+from skill.service import Inbound, Triage, get_triage
+from skill.triage.engine import Event
+
+bp = Blueprint("voice", __name__)
+CHANNEL = "voice"
+CALL_OVER = ("completed", "busy", "failed", "no-answer", "canceled")
+
+
+@bp.post("/twilio/voice")
+@twilio_signed
+def call():
+    """Answer a call, or one step of it, with TwiML."""
+    call_sid = request.form.get("CallSid", "").strip()
+    number = request.args.get("step", "0")
+    if not call_sid:
+        return Response("CallSid is missing", status=400, mimetype="text/plain")
+    if not number.isdigit() or len(number) > 6:
+        return Response("step should be a number", status=400, mimetype="text/plain")
+    triage = get_triage()
+    step = calls.read(triage.script, call_sid, int(number), request.args, request.form)
+    locale = triage.locale(number=step.caller)
+    inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale)
+    speaker = Speaker(triage.script, triage.settings, locale, step.step)
+    return base.answer(
+        inbound, lambda: _xml(_answer(triage, step, inbound, speaker)),
+        lambda words: _xml(speaker.fault(words)), fault_message="voice_fault",
+    )  # fmt: skip
+
+
+@bp.post("/twilio/voice/status")
+@twilio_signed
+def status():
+    """Close a call's conversation when the call is over, keeping its audit record."""
+    call_sid = request.form.get("CallSid", "").strip()
+    if not call_sid:
+        return Response("CallSid is missing", status=400, mimetype="text/plain")
+    if request.form.get("CallStatus") not in CALL_OVER:
+        return _empty()
+    # Twilio may retry a callback: the CallSid alone is this delivery's id.
+    inbound = Inbound(CHANNEL, call_sid, Event.CLOSE, delivery=call_sid)
+
+    def turn() -> Response:
+        get_triage().converse(inbound, base.nothing)
+        return _empty()
+
+    # If closing fails the conversation still expires with its TTL.
+    return base.answer(inbound, turn, lambda words: _empty())
+
+
+def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Speaker) -> str:
+    """The TwiML for this step: the engine's reply, a read-back, or the clinic."""
+    script = triage.script
+    if step.outcome:
+        if menu.connects(triage.settings, step):
+            return speaker.connect()
+        said = menu.choice(script, step)
+        return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
+    question = step.question
+    if question and step.confirm is not None:
+        said = readback.confirmed(script, question, step.confirm, step.digits or step.speech)
+        if said is None:
+            return speaker.try_again(question)
+        return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
+    if question and step.speech and not step.digits:
+        minimum = triage.settings.voice_min_confidence
+        doubtful = readback.doubtful(script, question, step.speech, step.confidence, minimum)
+        if doubtful:
+            return speaker.read_back(question, doubtful)
+    return _converse(triage, inbound, step, speaker)
+
+
+def _converse(triage: Triage, inbound: Inbound, step: calls.CallStep, speaker: Speaker) -> str:
+    turn = triage.converse(inbound, speaker.reply)
+    if turn.reached:
+        summary.text_caller(triage, step.caller, inbound.locale, turn.reached)
+    return turn.body
+
+
+def _empty() -> Response:
+    """TwiML that says nothing: no one is listening to the status callback."""
+    return _xml(str(VoiceResponse()))
+
+
+def _xml(twiml: str) -> Response:
+    return Response(twiml, mimetype="text/xml")
