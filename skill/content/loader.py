@@ -325,7 +325,7 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
 MESSAGE_KEYS = (
     "intro", "voice_intro", "expired", "restarted", "not_understood", "out_of_range",
     "safe_ending", "help", "voice_help", "back_none", "more_later", "finished", "after_thanks",
-    "after_advice", "hedged", "footer",
+    "after_advice", "voice_after_thanks", "voice_after_advice", "hedged", "footer",
     "voice_footer", "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number",
     "ask_choice", "voice_choice", "media_only", "fallback",
     "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
@@ -358,7 +358,9 @@ def _load_messages(r: _Reader):
     vocab = r.mapping(
         top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"), optional=("hedge",)
     )
-    commands = r.mapping(top["commands"], "commands", required=COMMANDS, optional=("thanks",))
+    commands = r.mapping(
+        top["commands"], "commands", required=COMMANDS, optional=("thanks", "repeat")
+    )
     return (
         messages,
         {k: r.words(v, f"vocabulary.{k}") for k, v in vocab.items()},

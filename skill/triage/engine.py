@@ -107,6 +107,8 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
         return _back(script, state)
     if command == "help":
         return state, _ask_again(script, state, ["help"])
+    if command == "repeat" or not text:
+        return state, _speak(script, state, ["finished"], footer=True)
     key = "after_thanks" if command == "thanks" else "after_advice"
     return state, _speak(script, state, [key], footer=False)
 
