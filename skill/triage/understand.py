@@ -118,6 +118,16 @@ def _find(script: Script, kind: str, text: str, start: int = 0, end: int | None 
     return pattern.search(text, start, len(text) if end is None else end) if pattern else None
 
 
+def _said(script: Script, kind: str, text: str, start: int, end: int) -> bool:
+    """A context marker stands between start and end, not denied ("it hasn't eased")."""
+    pattern = script.context.get(kind)
+    for m in pattern.finditer(text, start, end) if pattern else ():
+        words = _CLAUSE_BREAK.split(text[: m.start()])[-1].split()[-_NEGATION_WINDOW:]
+        if not _NEGATION.search(" ".join(words) + " " + m.group(0)):
+            return True
+    return False
+
+
 def _sentence(text: str, at: int) -> tuple[int, int]:
     starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, at)]
     end = _SENTENCE_END.search(text, at)
@@ -152,11 +162,11 @@ def reading(script: Script, pattern: re.Pattern, text: str, match: re.Match) -> 
     later = script.flag_phrase.search(text, match.end(), last) if script.flag_phrases else None
     until = later.start() if later else last
     persists = _find(script, "persisting", text, match.end(), until)
-    if _find(script, "resolved", text, match.end(), until) and not persists:
+    if _said(script, "resolved", text, match.end(), until) and not persists:
         return "resolved"
     if _find(script, "hedge", text, start, match.end()):
         return "hedge"
-    if _find(script, "explained", text, start, following) and not persists:
+    if _said(script, "explained", text, start, following) and not persists:
         return "explained"
     return None
 
