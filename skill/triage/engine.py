@@ -100,7 +100,9 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
     if found.clear and found.clear.level > given:
         return _finish(script, state, found.clear, [])
     if weak and found.weak.id not in state.get("cleared", ()):
-        return _check(script, {**state, "outcome": None}, found.weak, state["outcome"], [])
+        # Asked after the advice: a clear answer gives the same advice back, not a new one.
+        state = {**state, "outcome": None, "advised": state["outcome"]}
+        return _check(script, state, found.weak, state["advised"], [])
     if command == "more":
         return state, _more(script, state)
     if command == "back":
@@ -170,13 +172,17 @@ def _checked(script: Script, state: dict, question: Question, value, found):
     flag = script.flag_of(question)
     outcome = script.outcomes[flag.outcome]
     other = found.clear or (script.outcomes[found.weak.outcome] if found.weak else None)
+    state = dict(state)
+    resume, advised = state.pop("resume", None) or script.start, state.pop("advised", None)
     if value != flag.rules_out or other:
         if other and other.level > outcome.level:
             outcome = other
         return _finish(script, state, outcome, [])
     state = {**state, "cleared": [*state.get("cleared", []), flag.id],
              "trail": [*state["trail"], [question.id, value, "user"]]}  # fmt: skip
-    resume = state.pop("resume", None) or script.start
+    if resume == advised:
+        state = {**state, "question": None, "outcome": resume}
+        return state, _speak(script, state, ["finished"], footer=True)
     if resume in script.outcomes:
         return _finish(script, state, script.outcomes[resume], [])
     return _advance(script, state, resume, [])

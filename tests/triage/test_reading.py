@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from skill import content
+from skill.__main__ import main
 from skill.content import Level
 from skill.safety import vignettes
 from skill.triage import engine, understand
@@ -273,17 +274,37 @@ def test_after_the_advice_a_thanks_or_a_question_gets_one_line(script, message):
     assert flagged.outcome.id == "circulation_problem"
 
 
+def test_a_weak_red_flag_after_the_advice_is_checked_and_a_clear_no_keeps_the_advice(script):
+    case = {"id": "S", "opening": "outer hip hurts when I lie on it, I'm 52",
+            "facts": {**SELF_CARE_PATH, "lying_on_side_hurts": True}}  # fmt: skip
+    answers = [vignettes.answer_for(script.questions[r.question], case["facts"])
+               for r in vignettes.play(script, case) if r.question]  # fmt: skip
+    state, replies = converse(script, [case["opening"], *answers])
+    given = replies[-1].outcome
+    flag = check_of(script, "joint_infection")
+    state, asked = engine.step(script, state, "I might have a bit of a temperature", 50.0,
+                               locale="en-GB", ttl_seconds=DAY)  # fmt: skip
+    assert asked.question == flag.check
+    _, kept = engine.step(script, state, flag.rules_out, 51.0, locale="en-GB", ttl_seconds=DAY)
+    assert kept.outcome == given and not kept.reached
+    _, raised = engine.step(script, state, "not sure", 51.0, locale="en-GB", ttl_seconds=DAY)
+    assert raised.outcome.id == flag.outcome and raised.reached
+
+
 # ---------------------------------------------------------------- clinicians' examples
 
 
-def test_a_red_flag_example_that_does_not_fire_fails_loading_naming_flag_and_example(tmp_path):
+def test_a_red_flag_example_that_does_not_fire_fails_the_check_naming_flag_and_example(
+    tmp_path, capsys
+):
     folder = tmp_path / "content"
     shutil.copytree(content.DEFAULT_DIR, folder)
     flags = folder / "red_flags.yaml"
     example = '      - "unable to walk on it"\n'
     flags.write_text(flags.read_text().replace(example, example + '      - "my hip is fine"\n'))
-    with pytest.raises(content.ContentError, match=r"cannot_bear_weight\)\.examples: 'my hip is"):
-        content.load(folder)
+    assert main(["check", str(folder)]) == 1
+    fault = capsys.readouterr().err
+    assert "red_flags.yaml" in fault and "(cannot_bear_weight).examples: 'my hip is fine'" in fault
 
 
 def test_a_not_example_that_fires_fails_loading(tmp_path):
