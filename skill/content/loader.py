@@ -154,10 +154,14 @@ def _patterns(r: _Reader, section: str, kinds=None) -> dict[str, re.Pattern]:
     return compiled
 
 
-def _load_phrases(r: _Reader) -> tuple[dict[str, re.Pattern], dict[str, re.Pattern]]:
-    """The named phrases, and the context patterns that say how a match is read."""
-    r.mapping(r.data, "file", required=("phrases",), optional=("spelling", "context"))
-    return _patterns(r, "phrases"), _patterns(r, "context", CONTEXT_KINDS)
+def _load_phrases(r: _Reader):
+    """The named phrases, the context patterns that say how a match is read, and the phrases
+    whose past counts."""
+    optional = ("spelling", "context", "past_counts")
+    top = r.mapping(r.data, "file", required=("phrases",), optional=optional)
+    phrases = _patterns(r, "phrases")
+    past = _phrase_names(r, top.get("past_counts", []), "past_counts", phrases)
+    return phrases, _patterns(r, "context", CONTEXT_KINDS), frozenset(past)
 
 
 def _load_spelling(r: _Reader) -> tuple[tuple[str, ...], frozenset[str]]:
@@ -373,7 +377,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     directory = Path(directory)
     readers = {stem: _Reader(directory, stem) for stem in FILES}
     outcomes, sources = _load_outcomes(readers["outcomes"])
-    phrases, context = _load_phrases(readers["phrases"])
+    phrases, context, past_counts = _load_phrases(readers["phrases"])
     spelling, keep = _load_spelling(readers["phrases"])
     r = readers["script"]
     top = r.mapping(
@@ -395,7 +399,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
         spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
-        context=context,
+        context=context, past_counts=past_counts,
     )  # fmt: skip
     checks.check_graph(script)
     checks.check_budget(script)

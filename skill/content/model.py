@@ -147,6 +147,7 @@ class Script:
     keep: frozenset[str] = frozenset()
     # How a phrase match is read in its context (phrases.yaml `context`), one pattern per kind.
     context: dict[str, re.Pattern] = field(default_factory=dict)
+    past_counts: frozenset[str] = frozenset()  # phrases whose past is itself the red flag
 
     @functools.cached_property
     def any_phrase(self) -> re.Pattern:

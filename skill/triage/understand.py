@@ -134,11 +134,14 @@ def _sentence(text: str, at: int) -> tuple[int, int]:
     return (starts[-1] if starts else 0), (end.start() if end else len(text))
 
 
-def reading(script: Script, pattern: re.Pattern, text: str, match: re.Match) -> str | None:
+def reading(
+    script: Script, pattern: re.Pattern, text: str, match: re.Match, past_counts: bool = False
+) -> str | None:
     """How one phrase match reads in its context: None when it stands as said, else why not.
 
     "negated", "idiom", "lifelong", "other_person" and "resolved" set it aside; "hedge" and
-    "explained" make it weak evidence.
+    "explained" make it weak evidence. With `past_counts` (a past cancer), what is over and done
+    or lifelong still counts.
     """
     if _negated(pattern, text, match):
         return "negated"
@@ -153,7 +156,7 @@ def reading(script: Script, pattern: re.Pattern, text: str, match: re.Match) -> 
         for m in idiom.finditer(text, first, last)
     ):
         return "idiom"
-    if _find(script, "lifelong", text, start, following):
+    if not past_counts and _find(script, "lifelong", text, start, following):
         return "lifelong"
     own = _find(script, "own", text[:start] + " | " + text[end:])
     if own and _about_other(script, text, cuts, first, start, end):
@@ -162,7 +165,7 @@ def reading(script: Script, pattern: re.Pattern, text: str, match: re.Match) -> 
     later = script.flag_phrase.search(text, match.end(), last) if script.flag_phrases else None
     until = later.start() if later else last
     persists = _find(script, "persisting", text, match.end(), until)
-    if _said(script, "resolved", text, match.end(), until) and not persists:
+    if not past_counts and _said(script, "resolved", text, match.end(), until) and not persists:
         return "resolved"
     if _find(script, "hedge", text, start, match.end()):
         return "hedge"
@@ -190,7 +193,7 @@ def _strength(script: Script, name: str, text: str) -> str | None:
     """The best evidence a red-flag phrase has in the text: "clear", "weak" or None."""
     pattern, best = script.phrases[name], None
     for match in pattern.finditer(text):
-        why = reading(script, pattern, text, match)
+        why = reading(script, pattern, text, match, name in script.past_counts)
         if why is None:
             return "clear"
         if why in WEAK:
@@ -207,7 +210,7 @@ def phrase_value(script: Script, name: str, text: str) -> str | None:
     pattern = script.phrases[name]
     keeps = (None,) if name in script.flag_phrases else FACT_KEEPS
     for match in pattern.finditer(text):
-        if reading(script, pattern, text, match) in keeps:
+        if reading(script, pattern, text, match, name in script.past_counts) in keeps:
             number = next((g for g in match.groups() if g is not None), None)
             return number or match.group(0)
     return None

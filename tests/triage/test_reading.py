@@ -86,6 +86,21 @@ def test_explained_and_passing_gets_one_clarifying_question(script):
     assert replies[-1].outcome.id == "cauda_equina"
 
 
+def test_a_past_cancer_counts_even_when_it_is_over(script):
+    reply = first(script, "I had cancer years ago but it's gone now, hip aches at night")
+    assert reply.outcome.id == "possible_serious_cause"
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I can't walk, it hasn't eased at all",
+     "fever last month, long gone, but now I can't put weight on it",
+     "I've always been fit but now my leg has gone cold and pale"],
+)  # fmt: skip
+def test_context_words_reach_only_the_mention_they_belong_to(script, message):
+    assert first(script, message).outcome.level >= Level.EMERGENCY
+
+
 def test_still_there_is_not_passing(script):
     reply = first(script, "numb bum from the bike saddle yesterday and it's still numb today")
     assert reply.outcome.id == "cauda_equina"
@@ -101,6 +116,7 @@ def test_still_there_is_not_passing(script):
         ("My mate's hip is hot red and swolen and he's been shivery all day", "joint_infection"),
         ("my mum is 68, her hip is red hot and swollen and she feels really unwell",
          "joint_infection"),
+        ("he can't stand up, I'm his wife, my hip is fine", "cannot_bear_weight"),
     ],
 )  # fmt: skip
 def test_a_message_for_someone_else_is_read_as_theirs(script, message, outcome):
