@@ -214,7 +214,7 @@ FOUND = [
     ("outcomes", "source: [seed, clinical]", "source: [{seed: 1}]", "outcomes.", ".source"),
     ("red_flags", "outcome: fracture_or_dislocation", "outcome: {a: 1}", "red_flags[0]",
      ".outcome"),
-    ("script", "      - {max: 15, next: under_16}", "      - {max: ten, next: under_16}",
+    ("script", "      - {max: 16, next: under_16}", "      - {max: ten, next: under_16}",
      "questions.", "ranges[0].max"),
     ("script", "    min: 1\n", "    min: [1]\n", "questions.", ".min"),
     ("script", "    options:\n", "    options: 3\n    voice:\n", "questions.", ".options"),
