@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VIGNETTES = ROOT / "tests" / "vignettes"
 PUBLIC_VIGNETTES = VIGNETTES / "public.yaml"
 PROJECT_VIGNETTES = VIGNETTES / "project.yaml"
+HARDER_VIGNETTES = VIGNETTES / "harder.yaml"
 TWILIO_TOKEN = "test-auth-token"
 ALEXA_SKILL_ID = "amzn1.ask.skill.test-runner-hip-check"
 CLINIC_ALERTS = "+447700900001"  # the clinic's number for alerts (ESCALATION_SMS_TO)

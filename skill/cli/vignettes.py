@@ -24,7 +24,7 @@ def run_vignettes(args) -> int:
         else:
             print(vignettes.understanding_table(readings))
         return 1 if summary["red_flags_missed"] else 0
-    results = [vignettes.run(script, case, args.locale) for case in cases]
+    results = [vignettes.run(script, case, args.locale, args.style, args.seed) for case in cases]
     print(json.dumps(vignettes.as_json(results)) if args.json else vignettes.table(results))
     return 1 if vignettes.totals(results)["under"] else 0
 
@@ -36,4 +36,11 @@ def register(sub) -> None:
     p.add_argument("--content", default=content.DEFAULT_DIR)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--understanding", action="store_true", help="measure the openings instead")
+    p.add_argument(
+        "--style",
+        default="plain",
+        choices=vignettes.STYLES,
+        help="how the runner answers: plain yes/no, or as people text",
+    )
+    p.add_argument("--seed", type=int, default=0, help="for the people style: runs repeat")
     p.set_defaults(func=run_vignettes)

@@ -1,7 +1,9 @@
-"""Whole-script checks run at load: the graph, the SMS budget and review dates."""
+"""Whole-script checks run at load: the graph, the SMS budget, the red flags' own examples and
+review dates."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 from skill.content import sms
@@ -45,6 +47,7 @@ def check_graph(script: Script) -> None:
 
     visit(script.start)
     reached |= {flag.outcome for flag in script.red_flags} | {script.safe_ending}
+    reached |= {flag.check for flag in script.red_flags}
     for oid in script.outcomes:
         if oid not in reached:
             raise ContentError("content/outcomes.yaml", f"outcomes.{oid}", "no path reaches it")
@@ -73,10 +76,34 @@ def check_budget(script: Script) -> None:
                                    f"over the {SMS_BUDGET} of two SMS segments")  # fmt: skip
 
 
+def check_examples(script: Script) -> None:
+    """Every red flag's `examples` raise it at once, `weak` ask its check, `not` leave it be."""
+    from skill.triage import understand  # the reader depends on content, not the other way
+
+    for i, flag in enumerate(script.red_flags):
+        for key, messages, wanted in (
+            ("examples", flag.examples, "clear"),
+            ("weak", flag.weak, "weak"),
+            ("not", flag.not_, None),
+        ):
+            for message in messages:
+                got = understand.flag_strength(script, flag, understand.read(script, message))
+                if got != wanted:
+                    raise ContentError(
+                        "content/red_flags.yaml",
+                        f"red_flags[{i}] ({flag.id}).{key}",
+                        f"'{message}' {_SAID[got]}, but it should {_SHOULD[wanted]}",
+                    )
+
+
+_SAID = {"clear": "raises it at once", "weak": "asks its check question", None: "does not raise it"}
+_SHOULD = {"clear": "raise it at once", "weak": "ask its check question", None: "not raise it"}
+
+
 def with_warnings(script: Script, today: date) -> Script:
     warnings = tuple(
         f"content/outcomes.yaml: outcomes.{o.id}: review was due on {o.review_due}"
         for o in script.outcomes.values()
         if o.review_due < today
     )
-    return Script(**{**script.__dict__, "warnings": warnings})
+    return dataclasses.replace(script, warnings=warnings)

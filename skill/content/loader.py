@@ -143,19 +143,35 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
     return outcomes, sources
 
 
-def _load_phrases(r: _Reader) -> dict[str, re.Pattern]:
-    """Each phrase's patterns as one alternation, so a message is scanned once per phrase."""
-    top = r.mapping(r.data, "file", required=("phrases",), optional=("spelling",))
-    phrases = {}
-    for name, patterns in r.mapping(top["phrases"], "phrases").items():
-        patterns = r.words(patterns, f"phrases.{name}")
+CONTEXT_KINDS = (
+    "hedge", "explained", "persisting", "resolved", "lifelong", "idiom", "other_person", "self",
+    "own", "proxy",
+)  # fmt: skip
+
+
+def _patterns(r: _Reader, section: str, kinds=None) -> dict[str, re.Pattern]:
+    """Each entry's patterns as one alternation, so a message is scanned once per entry."""
+    raw = r.mapping(r.data.get(section, {}), section, optional=kinds)
+    compiled = {}
+    for name, patterns in raw.items():
+        patterns = r.words(patterns, f"{section}.{name}")
         for i, pattern in enumerate(patterns):
             try:
                 re.compile(pattern)
             except (re.error, OverflowError) as err:
-                raise r.fail(f"phrases.{name}[{i}]", f"is not a valid pattern ({err})") from None
-        phrases[name] = re.compile("|".join(f"(?:{p})" for p in patterns))
-    return phrases
+                raise r.fail(f"{section}.{name}[{i}]", f"is not a valid pattern ({err})") from None
+        compiled[name] = re.compile("|".join(f"(?:{p})" for p in patterns))
+    return compiled
+
+
+def _load_phrases(r: _Reader):
+    """The named phrases, the context patterns that say how a match is read, and the phrases
+    whose past counts."""
+    optional = ("spelling", "context", "past_counts")
+    top = r.mapping(r.data, "file", required=("phrases",), optional=optional)
+    phrases = _patterns(r, "phrases")
+    past = _phrase_names(r, top.get("past_counts", []), "past_counts", phrases)
+    return phrases, _patterns(r, "context", CONTEXT_KINDS), frozenset(past)
 
 
 def _load_spelling(r: _Reader) -> tuple[tuple[str, ...], frozenset[str]]:
@@ -177,14 +193,18 @@ def _phrase_names(r: _Reader, names, place: str, phrases: dict) -> tuple[str, ..
     return names
 
 
-def _load_red_flags(r: _Reader, phrases: dict, outcomes: dict) -> tuple[RedFlag, ...]:
+def _load_red_flags(
+    r: _Reader, phrases: dict, outcomes: dict, start: str
+) -> tuple[tuple[RedFlag, ...], dict[str, Question]]:
+    """The red flags, and the check question each asks when the evidence for it is weak."""
     top = r.mapping(r.data, "file", required=("red_flags",))
     if not isinstance(top["red_flags"], list):
         raise r.fail("red_flags", "should be a list")
-    flags = []
+    flags, checks = [], {}
     for i, raw in enumerate(top["red_flags"]):
         where = f"red_flags[{i}]"
-        r.mapping(raw, where, required=("id", "outcome", "when"))
+        r.mapping(raw, where, required=("id", "outcome", "when", "check", "examples", "not"),
+                  optional=("weak",))  # fmt: skip
         if not isinstance(raw["outcome"], str) or raw["outcome"] not in outcomes:
             raise r.fail(f"{where}.outcome", f"'{raw['outcome']}' is not an outcome")
         if not isinstance(raw["when"], list) or not raw["when"]:
@@ -193,14 +213,34 @@ def _load_red_flags(r: _Reader, phrases: dict, outcomes: dict) -> tuple[RedFlag,
             _phrase_names(r, line, f"{where}.when[{j}]", phrases)
             for j, line in enumerate(raw["when"])
         )
-        flags.append(RedFlag(id=str(raw["id"]), outcome=raw["outcome"], when=when))
-    return tuple(flags)
+        check = r.mapping(raw["check"], f"{where}.check", required=("text", "rules_out", "facts"))
+        rules_out = str(check["rules_out"])
+        if rules_out not in ("yes", "no"):
+            raise r.fail(f"{where}.check.rules_out", "should be yes or no")
+        raises = "no" if rules_out == "yes" else "yes"
+        qid = f"check_{raw['id']}"
+        checks[qid] = Question(
+            id=qid, text=r.text(check["text"], f"{where}.check.text"),
+            voice=check["text"], type="yes_no",
+            facts=r.words(check["facts"], f"{where}.check.facts"),
+            edges={rules_out: start, raises: raw["outcome"]}, unsure=raises, detect=(),
+            checks=str(raw["id"]),
+        )  # fmt: skip
+        examples = {
+            key: tuple(r.words(raw.get(key, []), f"{where}.{key}"))
+            for key in ("examples", "weak", "not")
+        }
+        flags.append(RedFlag(
+            id=str(raw["id"]), outcome=raw["outcome"], when=when, check=qid, rules_out=rules_out,
+            examples=examples["examples"], weak=examples["weak"], not_=examples["not"],
+        ))  # fmt: skip
+    return tuple(flags), checks
 
 
 def _load_question(r: _Reader, qid: str, raw, phrases: dict) -> Question:
     where = f"questions.{qid}"
     common = ("text", "type", "facts")
-    shared = ("voice", "detect", "unsure")
+    shared = ("voice", "detect", "unsure", "why")
     kind = raw.get("type") if isinstance(raw, dict) else None
     if kind == "yes_no":
         r.mapping(raw, where, required=(*common, "yes", "no"), optional=shared)
@@ -235,6 +275,7 @@ def _load_question(r: _Reader, qid: str, raw, phrases: dict) -> Question:
         id=qid, text=text, voice=r.text(raw.get("voice", text), f"{where}.voice"), type=kind,
         facts=r.words(raw["facts"], f"{where}.facts"), edges=edges,
         unsure=None if unsure is None else str(unsure), detect=found,
+        why=r.text(raw["why"], f"{where}.why") if "why" in raw else "",
     )  # fmt: skip
     if kind == "choice":
         return _replace(question, options=options)
@@ -297,7 +338,8 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
 
 MESSAGE_KEYS = (
     "intro", "voice_intro", "expired", "restarted", "not_understood", "out_of_range",
-    "safe_ending", "help", "voice_help", "back_none", "more_later", "finished", "footer",
+    "safe_ending", "help", "voice_help", "back_none", "more_later", "finished", "after_thanks",
+    "after_advice", "voice_after_thanks", "voice_after_advice", "hedged", "footer",
     "voice_footer", "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number",
     "ask_choice", "voice_choice", "media_only", "fallback",
     "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
@@ -328,8 +370,12 @@ def _load_messages(r: _Reader):
     ):
         if "{emergency}" not in messages[key]:
             raise r.fail(f"messages.{key}", "must give the emergency number: {emergency}")
-    vocab = r.mapping(top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"))
-    commands = r.mapping(top["commands"], "commands", required=COMMANDS)
+    vocab = r.mapping(
+        top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"), optional=("hedge",)
+    )
+    commands = r.mapping(
+        top["commands"], "commands", required=COMMANDS, optional=("thanks", "repeat")
+    )
     return (
         messages,
         {k: r.words(v, f"vocabulary.{k}") for k, v in vocab.items()},
@@ -342,25 +388,31 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     directory = Path(directory)
     readers = {stem: _Reader(directory, stem) for stem in FILES}
     outcomes, sources = _load_outcomes(readers["outcomes"])
-    phrases = _load_phrases(readers["phrases"])
+    phrases, context, past_counts = _load_phrases(readers["phrases"])
     spelling, keep = _load_spelling(readers["phrases"])
-    red_flags = _load_red_flags(readers["red_flags"], phrases, outcomes)
-    locales = _load_locales(readers["locales"])
-    messages, vocabulary, commands = _load_messages(readers["messages"])
     r = readers["script"]
     top = r.mapping(
         r.data, "file", required=("version", "name", "start", "questions"),
         optional=("safe_ending",),
     )  # fmt: skip
+    red_flags, asks = _load_red_flags(readers["red_flags"], phrases, outcomes, str(top["start"]))
+    locales = _load_locales(readers["locales"])
+    messages, vocabulary, commands = _load_messages(readers["messages"])
     raw_questions = r.mapping(top["questions"], "questions")
     questions = {qid: _load_question(r, qid, raw, phrases) for qid, raw in raw_questions.items()}
+    clash = sorted(set(questions) & set(asks))
+    if clash:
+        raise r.fail(f"questions.{clash[0]}", "is the name of a red flag's check question")
+    questions.update(asks)
     script = Script(
         version=str(top["version"]), name=r.text(top["name"], "name"), start=str(top["start"]),
         safe_ending=str(top.get("safe_ending", "unclear")), questions=questions,
         outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
         spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
+        context=context, past_counts=past_counts,
     )  # fmt: skip
     checks.check_graph(script)
     checks.check_budget(script)
+    checks.check_examples(script)
     return checks.with_warnings(script, today or date.today())

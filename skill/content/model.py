@@ -77,6 +77,11 @@ class Question:
     min: int = 0
     max: int = 0
     ranges: tuple[tuple[int | None, str], ...] = ()  # (highest number, where it leads)
+    why: str = ""  # said when an answer is hedged, before the question is asked once more
+    # For a red flag's check question (red_flags.yaml `check`), the flag's id. Its rules-out
+    # answer goes back to the script where it was; its edge names the start, where a check
+    # raised by the opening message goes on.
+    checks: str = ""
 
     def targets(self) -> list[str]:
         """Every place an answer to this question can lead."""
@@ -100,6 +105,11 @@ class RedFlag:
     id: str
     outcome: str
     when: tuple[tuple[str, ...], ...]
+    check: str = ""  # id of the question asked when the evidence for it is weak
+    rules_out: str = ""  # the answer to that question that rules the flag out
+    examples: tuple[str, ...] = ()  # messages that must raise it at once
+    weak: tuple[str, ...] = ()  # messages that must ask its check question
+    not_: tuple[str, ...] = ()  # messages that must not raise it
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,9 @@ class Script:
     # words listed there, plus every answer and command word.
     spelling: tuple[str, ...] = ()
     keep: frozenset[str] = frozenset()
+    # How a phrase match is read in its context (phrases.yaml `context`), one pattern per kind.
+    context: dict[str, re.Pattern] = field(default_factory=dict)
+    past_counts: frozenset[str] = frozenset()  # phrases whose past is itself the red flag
 
     @functools.cached_property
     def any_phrase(self) -> re.Pattern:
@@ -143,8 +156,23 @@ class Script:
 
     @functools.cached_property
     def answer_words(self) -> dict[str, str]:
-        """Each vocabulary phrase and the answer it gives: yes, no or unsure."""
-        return {p: value for value in ("yes", "no", "unsure") for p in self.vocabulary[value]}
+        """Each vocabulary phrase and the answer it gives: yes, no, unsure or hedge."""
+        values = ("yes", "no", "unsure", "hedge")
+        return {p: value for value in values for p in self.vocabulary.get(value, ())}
+
+    @functools.cached_property
+    def flag_phrases(self) -> frozenset[str]:
+        """The phrases some red flag is made of."""
+        return frozenset(name for flag in self.red_flags for line in flag.when for name in line)
+
+    @functools.cached_property
+    def flag_phrase(self) -> re.Pattern:
+        """Matches where any red-flag phrase might."""
+        return re.compile("|".join(f"(?:{self.phrases[n].pattern})" for n in self.flag_phrases))
+
+    def flag_of(self, question: Question):
+        """The red flag a check question checks."""
+        return next(f for f in self.red_flags if f.id == question.checks)
 
     def fill(self, template: str, locale: str) -> str:
         """Put the locale's numbers and services into a message template."""

@@ -2,7 +2,8 @@
 
 Questions are boxes with their text, answers label the edges, red flags are entry nodes
 pointing at the outcome they force (they are screened on every message), and outcomes are
-coloured by level. Everything comes from the content, so the chart is always the script.
+coloured by level. A red flag's check question (asked on weak evidence) is part of its red-flag
+node, not drawn as a box. Everything comes from the content, so the chart is always the script.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ FENCE = re.compile(r"```mermaid\n.*?```", re.S)
 def _edges(script: Script) -> list[tuple[str, str, str]]:
     """(from, answer, to) for every answer of every question, in script order."""
     edges = []
-    for q in script.questions.values():
+    for q in _script_questions(script):
         if q.type == "number":
             low = q.min
             for top, nxt in q.ranges:
@@ -39,6 +40,10 @@ def _edges(script: Script) -> list[tuple[str, str, str]]:
         else:
             edges += [(q.id, value, nxt) for value, nxt in q.edges.items()]
     return edges
+
+
+def _script_questions(script: Script):
+    return [q for q in script.questions.values() if not q.checks]
 
 
 def _flag_label(when) -> str:
@@ -57,7 +62,7 @@ def mermaid(script: Script) -> str:
         return '"' + _wrap(text, "<br/>").replace('"', "#quot;") + '"'
 
     lines = ["flowchart TD", f"    start([start]) --> q_{script.start}"]
-    for q in script.questions.values():
+    for q in _script_questions(script):
         lines.append(f"    q_{q.id}[{label(q.text)}]")
     for src, answer, dst in _edges(script):
         kind = "q" if dst in script.questions else "o"
@@ -80,7 +85,7 @@ def dot(script: Script) -> str:
 
     lines = ["digraph triage {", "    node [fontname=Helvetica fontsize=10];"]
     lines.append(f"    start [shape=circle]; start -> q_{script.start};")
-    for q in script.questions.values():
+    for q in _script_questions(script):
         lines.append(f"    q_{q.id} [shape=box label={label(q.text)}];")
     for src, answer, dst in _edges(script):
         kind = "q" if dst in script.questions else "o"

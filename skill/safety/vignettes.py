@@ -1,13 +1,16 @@
 """Vignette cases: a runner's opening and facts, answered question by question.
 
 Answers come from the content's own question `facts` and types, never from the wording,
-so new cases and new questions need no code. `run` plays a case through the engine and
-grades the level against the levels a clinician accepts; `understanding` measures how much
-of each opening message the free-text reader picks up.
+so new cases and new questions need no code. A case may give the runner's literal reply at
+a question (`say`). `run` plays a case through the engine in an answer style (plain, or as
+people text) and grades the level against the levels a clinician accepts; `understanding`
+measures how much of each opening message the free-text reader picks up.
 """
 
 from __future__ import annotations
 
+import random
+import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,6 +21,19 @@ from skill.triage import engine, understand
 
 MAX_TURNS = 60  # more than any path through the script, with every re-ask
 DEFAULT_LOCALE = "en-GB"
+STYLES = ("plain", "people")
+# How people answer, for the "people" style: varied forms, slips and short remarks. A hedge is
+# only ever given where the true answer is the question's own `unsure` (safer) answer, so moving
+# up, or asking again, is the accepted behaviour; a re-asked question gets a plain answer.
+PEOPLE_SAY = {
+    "yes": ["yes", "yeah", "yep", "yh", "yeah it does", "yes mate", "aye", "yup", "yse",
+            "yeah, a bit of that", "i think so", "reckon so", "possibly"],
+    "no": ["no", "nope not really", "nah mate", "nah", "nope", "no not really", "noo",
+           "not at all", "nay", "no, nothing like that", "n"],
+    "choice": ["{label}", "mostly the {label}", "the {label} i reckon", "{label} mainly"],
+    "number": ["{n}", "i'm {n}", "{n}yo", "{n} years old"],
+}  # fmt: skip
+HEDGES = ("yeah, a bit of that", "i think so", "reckon so", "possibly")
 
 
 def load_cases(path: str | Path) -> list[dict]:
@@ -37,10 +53,13 @@ def answer_value(question: Question, facts: dict) -> str | None:
     return "yes" if any(facts.get(f) is True for f in question.facts) else "no"
 
 
-def answer_for(question: Question, facts: dict, unsure=()) -> str:
+def answer_for(question: Question, facts: dict, unsure=(), rng: random.Random | None = None,
+               again: bool = False) -> str:  # fmt: skip
     """What the runner in the case would reply: a fact not given counts as no (or unknown).
 
     A fact named in `unsure` is answered vaguely: "sort of" when it is true, else "dunno".
+    With `rng`, the answer is phrased as people do (PEOPLE_SAY); `again` (a re-ask) gets a
+    plain form, never a hedge.
     """
     doubtful = [f for f in question.facts if f in unsure]
     if doubtful:
@@ -48,9 +67,13 @@ def answer_for(question: Question, facts: dict, unsure=()) -> str:
     value = answer_value(question, facts)
     if value is None:
         return "not sure"
-    if question.type == "choice":
-        return next(o.label for o in question.options if o.id == value)
-    return value
+    label = next((o.label for o in question.options if o.id == value), value)
+    if rng is None:
+        return label
+    kind = {"choice": "choice", "number": "number"}.get(question.type, value)
+    hedge_ok = value == question.unsure and not again
+    forms = [f for f in PEOPLE_SAY[kind] if hedge_ok or f not in HEDGES]
+    return rng.choice(forms).format(label=label, n=value)
 
 
 @dataclass(frozen=True)
@@ -81,27 +104,45 @@ def case_locale(case: dict, locale: str | None = None) -> str:
     return case.get("locale") or locale or DEFAULT_LOCALE
 
 
-def play(script: Script, case: dict, locale: str | None = None):
-    """Run a case through the engine; yield each (question asked, reply) in turn."""
-    facts, unsure = case.get("facts", {}), case.get("unsure", [])
+def play(script: Script, case: dict, locale: str | None = None, style: str = "plain",
+         seed: int = 0):  # fmt: skip
+    """Run a case through the engine; yield each reply in turn.
+
+    At a question named in the case's `say`, the runner sends those words the first time it
+    is asked (a list: each in turn as it is asked again); otherwise the answer comes from the
+    facts, in the style asked for.
+    """
+    facts, unsure, say = case.get("facts", {}), case.get("unsure", []), case.get("say", {})
+    rng = random.Random(f"{seed}:{case['id']}") if style == "people" else None
     state, reply = engine.step(
         script, None, case["opening"], 0.0, locale=case_locale(case, locale), ttl_seconds=1e9
     )
+    asked: list[str] = []
     for turn in range(MAX_TURNS):
         yield reply
         if reply.ended or not reply.question:
             return
-        message = answer_for(reply.question, facts, unsure)
+        question = reply.question
+        said = say.get(question.id, [])
+        said = [said] if isinstance(said, str) else said
+        times = asked.count(question.id)
+        if times < len(said):
+            message = str(said[times])
+        else:
+            again = bool(asked) and asked[-1] == question.id
+            message = answer_for(question, facts, unsure, rng, again)
+        asked.append(question.id)
         state, reply = engine.step(
             script, state, message, turn + 1.0, locale=state["locale"], ttl_seconds=1e9
         )
     raise RuntimeError(f"case {case['id']} did not finish in {MAX_TURNS} turns")
 
 
-def run(script: Script, case: dict, locale: str | None = None) -> Result:
+def run(script: Script, case: dict, locale: str | None = None, style: str = "plain",
+        seed: int = 0) -> Result:  # fmt: skip
     """Play one case and grade the advice it ends with."""
     asked, reasks = [], 0
-    for reply in play(script, case, locale):
+    for reply in play(script, case, locale, style, seed):
         if reply.question:
             reasks += bool(asked) and asked[-1] == reply.question.id
             asked.append(reply.question.id)
@@ -116,8 +157,10 @@ def run(script: Script, case: dict, locale: str | None = None) -> Result:
 
 
 def totals(results: list[Result]) -> dict:
-    """Counts of exact, over- and under-triage, emergencies caught and conditions named."""
+    """Counts of exact, over- and under-triage, emergencies caught, self-care cases given self
+    care, conditions named, and the median number of questions before the advice."""
     emergencies = [r for r in results if max(Level(a) for a in r.accept).urgent]
+    self_care = [r for r in results if min(Level(a) for a in r.accept) == Level.SELF_CARE]
     named = [r for r in results if r.expected]
     return {
         "cases": len(results),
@@ -126,6 +169,9 @@ def totals(results: list[Result]) -> dict:
         "under": sum(r.verdict == "UNDER" for r in results),
         "emergencies": len(emergencies),
         "emergencies_caught": sum(Level(r.level).urgent for r in emergencies),
+        "self_care": len(self_care),
+        "self_care_correct": sum(r.level == Level.SELF_CARE for r in self_care),
+        "median_questions": statistics.median(len(r.asked) for r in results) if results else 0,
         "conditions": len(named),
         "conditions_named": sum(r.condition == r.expected for r in named),
     }
@@ -145,7 +191,9 @@ def table(results: list[Result]) -> str:
     lines.append(
         f"\n{t['cases']} cases: {t['exact']} exact, {t['over']} over-triage, "
         f"{t['under']} under-triage; emergencies caught {t['emergencies_caught']}/"
-        f"{t['emergencies']}; condition named {t['conditions_named']}/{t['conditions']}"
+        f"{t['emergencies']}; self care correct {t['self_care_correct']}/{t['self_care']}; "
+        f"condition named {t['conditions_named']}/{t['conditions']}; "
+        f"median questions {t['median_questions']:g}"
     )
     return "\n".join(lines)
 

@@ -41,6 +41,8 @@ class Reply:
     ended: bool = False
     silent: bool = False  # nothing should be sent (an opt-out)
     reached: bool = False  # this reply gives the outcome for the first time
+    brief: bool = False  # after the advice: the notices alone, not the advice again
+    why: bool = False  # say why the waiting question matters before asking it again
 
     @property
     def text(self) -> str:
@@ -82,18 +84,19 @@ def step(
         opening = "" if command else text
         return _open(script, state, opening, now, notices)
     state = {**state, "updated": now}
-    flagged = understand.red_flag(script, text)
-    if flagged and _raises(script, state, flagged):
-        return _finish(script, state, flagged, notices)
-    if command == "help":
+    found = understand.screen(script, text, _told(script, state))
+    if state["outcome"]:
+        again = message in (Event.OPEN, Event.REPEAT) or command == "repeat" or not text
+        return _after(script, state, text, "repeat" if again else command, found)
+    if command == "help":  # a command is the whole message, so it holds no red flag
         return state, _speak(script, state, ["help"])
     if command == "back":
         return _back(script, state)
     if command == "more":
         return state, _more(script, state)
-    if state["outcome"] or message in (Event.OPEN, Event.REPEAT):  # where it stands, again
-        return state, _speak(script, state, ["finished"] if state["outcome"] else [])
-    return _answer(script, state, text)
+    if message in (Event.OPEN, Event.REPEAT):  # where it stands, again
+        return state, _speak(script, state, [])
+    return _answer(script, state, text, found)
 
 
 def _going_on(state: dict | None, now: float, ttl_seconds: float) -> tuple[dict | None, list]:
@@ -107,37 +110,121 @@ def _going_on(state: dict | None, now: float, ttl_seconds: float) -> tuple[dict 
 
 def _open(script: Script, state: dict, text: str, now: float, notices: list[str]):
     """Start a conversation, using whatever the opening message already tells us."""
-    flagged = understand.red_flag(script, text)
-    if flagged:
-        return _finish(script, state, flagged, notices)
+    found = understand.screen(script, text)
+    if found.clear:
+        return _finish(script, state, found.clear, notices)
     state["known"] = understand.detect(script, text)
+    if found.weak:
+        return _check(script, state, found.weak, script.start, notices)
     return _advance(script, state, script.start, notices)
 
 
-def _raises(script: Script, state: dict, outcome: Outcome) -> bool:
-    """A red flag changes the advice only if it is higher than advice already given."""
-    if not state["outcome"]:
-        return True
-    return outcome.level > script.outcomes[state["outcome"]].level
+def _told(script: Script, state: dict) -> frozenset[str]:
+    """The phrases the conversation has already told of: a question's detect phrases count
+    once it has the answer they stand for ("yes, I fell" tells of a fall)."""
+    answers = {**state["known"], **{qid: value for qid, value, _ in state["trail"]}}
+    return frozenset(
+        name
+        for q in script.questions.values()
+        for value, names in q.detect
+        if answers.get(q.id) == value
+        for name in names
+    )
 
 
-def _answer(script: Script, state: dict, text: str):
+def _after(script: Script, state: dict, text: str, command: str | None, found):
+    """A message after the advice: a new red flag raises it; else a one-line reply."""
+    given = script.outcomes[state["outcome"]].level
+    weak = found.weak and script.outcomes[found.weak.outcome].level > given
+    if found.clear and found.clear.level > given:
+        return _finish(script, state, found.clear, [])
+    if weak and found.weak.id not in state.get("cleared", ()):
+        # Asked after the advice: a clear answer gives the same advice back, not a new one.
+        state = {**state, "outcome": None, "advised": state["outcome"]}
+        return _check(script, state, found.weak, state["advised"], [])
+    if command == "more":
+        return state, _more(script, state)
+    if command == "back":
+        return _back(script, state)
+    if command == "help":
+        return state, _speak(script, state, ["help"])
+    if command == "repeat" or not text:
+        return state, _speak(script, state, ["finished"])
+    key = "after_thanks" if command == "thanks" else "after_advice"
+    return state, replace(_speak(script, state, [key]), brief=True)
+
+
+def _higher(script: Script, outcome: Outcome, target: str | None) -> Outcome:
+    """The red flag's outcome, or the answer's own destination when that is higher."""
+    dest = script.outcomes.get(target or "")
+    return dest if dest and dest.level > outcome.level else outcome
+
+
+def _answer(script: Script, state: dict, text: str, found):
     question = script.questions[state["question"]]
     value = understand.read_answer(script, question, text)
+    if question.checks:
+        return _checked(script, state, question, value, found)
+    if value == "hedge":
+        if question.why and state.get("hedged") != question.id:
+            state = {**state, "hedged": question.id}
+            return state, replace(_speak(script, state, ["hedged"]), why=True)
+        value = "unsure"
     if value == "unsure":
         value = question.unsure
     target = _target(question, value)
+    # Facts stated alongside the answer are kept, so those questions are not asked later,
+    # even when the answer itself could not be read.
+    state = {**state, "known": {**state["known"], **understand.detect(script, text)}}
+    if target is not None:
+        state["trail"] = [*state["trail"], [question.id, value, "user"]]
+        state["misses"] = 0
+    if found.clear:
+        return _finish(script, state, _higher(script, found.clear, target), [])
+    weak = found.weak if found.weak and found.weak.id not in state.get("cleared", ()) else None
+    dest = script.outcomes.get(target or "")
+    if weak and not (dest and dest.level >= script.outcomes[weak.outcome].level):
+        return _check(script, state, weak, target or question.id, [])
     if target is None:
         state["misses"] += 1
         if state["misses"] >= MAX_MISSES:
-            return _finish(script, state, script.outcomes[script.safe_ending], ["safe_ending"])
+            return _finish(script, state, _safe_ending(script, question), ["safe_ending"])
         why = "out_of_range" if question.type == "number" and value else "not_understood"
         return state, _speak(script, state, [why])
-    state["trail"] = [*state["trail"], [question.id, value, "user"]]
-    # Facts stated alongside the answer are kept, so those questions are not asked later.
-    state["known"] = {**state["known"], **understand.detect(script, text)}
-    state["misses"] = 0
     return _advance(script, state, target, [])
+
+
+def _safe_ending(script: Script, question: Question) -> Outcome:
+    """After answers that could not be read: never lower than the question's unsure branch."""
+    safe = script.outcomes[script.safe_ending]
+    return _higher(script, safe, question.edges.get(question.unsure or ""))
+
+
+def _check(script: Script, state: dict, flag, resume: str, notices: list[str]):
+    """Weak evidence of a red flag: ask its one check question, then go on from `resume`."""
+    state = {**state, "question": flag.check, "resume": resume, "misses": 0}
+    return state, _speak(script, state, notices)
+
+
+def _checked(script: Script, state: dict, question: Question, value, found):
+    """The answer to a check question: only the answer that rules the flag out goes on."""
+    flag = script.flag_of(question)
+    outcome = script.outcomes[flag.outcome]
+    other = found.clear or (script.outcomes[found.weak.outcome] if found.weak else None)
+    state = dict(state)
+    resume, advised = state.pop("resume", None) or script.start, state.pop("advised", None)
+    if value != flag.rules_out or other:
+        if other and other.level > outcome.level:
+            outcome = other
+        return _finish(script, state, outcome, [])
+    state = {**state, "cleared": [*state.get("cleared", []), flag.id],
+             "trail": [*state["trail"], [question.id, value, "user"]]}  # fmt: skip
+    if resume == advised:
+        state = {**state, "question": None, "outcome": resume}
+        return state, _speak(script, state, ["finished"])
+    if resume in script.outcomes:
+        return _finish(script, state, script.outcomes[resume], [])
+    return _advance(script, state, resume, [])
 
 
 def _target(question: Question, value: str | None) -> str | None:
@@ -155,7 +242,8 @@ def _target(question: Question, value: str | None) -> str | None:
 def _advance(script: Script, state: dict, target: str, notices: list[str]):
     """Move on to the target, passing questions the user has already answered unasked."""
     trail = list(state["trail"])
-    while target in script.questions:
+    answered = {qid for qid, _, _ in trail}
+    while target in script.questions and target not in answered:
         question = script.questions[target]
         known = state["known"].get(target)
         nxt = _target(question, known)

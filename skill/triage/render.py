@@ -21,7 +21,7 @@ def text(script: Script, reply: Reply, *, title: Callable[[str], str] | None = N
     if reply.silent:
         return ""
     lines = [*notices(script, reply, voice=False), body(script, reply, voice=False)]
-    if title and reply.outcome:
+    if title and reply.outcome and lines[-1]:  # a brief reply has no advice to head
         lines[-1] = f"{title(reply.outcome.title)}\n{lines[-1]}"
     return "\n".join(line for line in lines if line)
 
@@ -35,13 +35,19 @@ def speech(script: Script, reply: Reply, *, keypad: bool = True) -> str:
 
 
 def notices(script: Script, reply: Reply, *, voice: bool) -> list[str]:
-    """The reply's notices in words, each in its spoken form (voice_intro) where it has one."""
+    """The reply's notices in words, each in its spoken form (voice_intro) where it has one,
+    then why the waiting question matters when it is asked again for that."""
     keys = [f"voice_{n}" if voice and f"voice_{n}" in script.messages else n for n in reply.notices]
-    return [line for key in keys if (line := script.fill(script.messages[key], reply.locale))]
+    said = [script.fill(script.messages[key], reply.locale) for key in keys]
+    if reply.why and reply.question and reply.question.why:
+        said.append(script.fill(reply.question.why, reply.locale))
+    return [line for line in said if line]
 
 
 def body(script: Script, reply: Reply, *, voice: bool, keypad: bool = True) -> str:
     """The waiting question or the advice in words; "" when the reply has neither."""
+    if reply.brief:
+        return ""
     if reply.outcome and reply.detail:
         return script.fill(reply.outcome.more, reply.locale)
     if reply.outcome:

@@ -1,7 +1,10 @@
 """Reading what people type: commands, answers, red-flag phrases and facts in free text.
 
-Pure functions over the content's vocabulary and phrase patterns. The rule throughout: when a
-reading is uncertain, prefer the one that keeps the advice at the higher level.
+Pure functions over the content's vocabulary and phrase patterns. A phrase match is read in its
+context (phrases.yaml `context`): about the runner or someone else, now or over and done,
+lifelong, an idiom, explained and passing, hedged, denied. Red flags are clear (advice at once),
+weak (ask first) or set aside. The rule throughout: when a reading is uncertain, prefer the one
+that keeps the advice at the higher level, or ask.
 """
 
 from __future__ import annotations
@@ -9,11 +12,12 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from skill.content import Outcome, Question, Script
+from skill.content import Outcome, Question, RedFlag, Script
 
 MAX_CHARS = 5000  # longer messages are read only this far
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "`": "'"})
@@ -30,6 +34,7 @@ _NEGATION = re.compile(
 _UNSURE = re.compile(
     r"\b(?:not sure|unsure|don'?t know|dunno|maybe|might|could be|possibly|think|perhaps)\b"
 )
+_SENTENCE_END = re.compile(r"[!?;\n]|\.(?!\d)")  # "38.6 degrees" is one sentence
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _WORD = re.compile(r"[a-z]+")
 _NEGATION_WINDOW = 4  # words
@@ -102,26 +107,167 @@ def _negated(pattern: re.Pattern, text: str, match: re.Match) -> bool:
     return bool(_NEGATION.search(before)) and not _UNSURE.search(clause)
 
 
+WEAK = ("hedge", "explained")  # readings that make a red flag weak: ask before deciding
+# Readings a fact (not a red flag) keeps: an old injury is still a fact about the runner;
+# one explained as passing ("numb bum from the saddle") is not.
+FACT_KEEPS = (None, "hedge", "resolved", "lifelong")
+
+
+def _find(script: Script, kind: str, text: str, start: int = 0, end: int | None = None):
+    pattern = script.context.get(kind)
+    return pattern.search(text, start, len(text) if end is None else end) if pattern else None
+
+
+def _said(script: Script, kind: str, text: str, start: int, end: int) -> bool:
+    """A context marker stands between start and end, not denied ("it hasn't eased")."""
+    pattern = script.context.get(kind)
+    for m in pattern.finditer(text, start, end) if pattern else ():
+        words = _CLAUSE_BREAK.split(text[: m.start()])[-1].split()[-_NEGATION_WINDOW:]
+        if not _NEGATION.search(" ".join(words) + " " + m.group(0)):
+            return True
+    return False
+
+
+def _sentence(text: str, at: int) -> tuple[int, int]:
+    starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, at)]
+    end = _SENTENCE_END.search(text, at)
+    return (starts[-1] if starts else 0), (end.start() if end else len(text))
+
+
+def reading(
+    script: Script, pattern: re.Pattern, text: str, match: re.Match, past_counts: bool = False
+) -> str | None:
+    """How one phrase match reads in its context: None when it stands as said, else why not.
+
+    "negated", "idiom", "lifelong", "other_person" and "resolved" set it aside; "hedge" and
+    "explained" make it weak evidence. With `past_counts` (a past cancer), what is over and done
+    or lifelong still counts.
+    """
+    if _negated(pattern, text, match):
+        return "negated"
+    first, last = _sentence(text, match.start())
+    cuts = [(c.start(), c.end()) for c in _CLAUSE_BREAK.finditer(text, first, last)]
+    start = max([e for _, e in cuts if e <= match.start()], default=first)
+    after = [b for b, _ in cuts if b >= match.end()]
+    end, following = (after + [last, last])[:2]
+    idiom = script.context.get("idiom")
+    if idiom and any(
+        m.start() < match.end() and m.end() > match.start()
+        for m in idiom.finditer(text, first, last)
+    ):
+        return "idiom"
+    if not past_counts and _find(script, "lifelong", text, start, following):
+        return "lifelong"
+    own = _find(script, "own", text[:start] + " | " + text[end:])
+    if own and _about_other(script, text, cuts, first, start, end):
+        return "other_person"
+    # What is said after it, up to the next red-flag phrase: "long gone", or "still there".
+    later = script.flag_phrase.search(text, match.end(), last) if script.flag_phrases else None
+    until = later.start() if later else last
+    persists = _find(script, "persisting", text, match.end(), until)
+    if not past_counts and _said(script, "resolved", text, match.end(), until) and not persists:
+        return "resolved"
+    if _find(script, "hedge", text, start, match.end()):
+        return "hedge"
+    if _said(script, "explained", text, start, following) and not persists:
+        return "explained"
+    return None
+
+
+def _about_other(script: Script, text: str, cuts, first: int, start: int, end: int) -> bool:
+    """The clause (or, with no subject of its own, the clause before) is about someone else,
+    and no words say the whole message is for them."""
+    if _find(script, "proxy", text):
+        return False
+    bounds = [first] + [e for _, e in cuts if e <= start]
+    for i in range(len(bounds) - 1, -1, -1):
+        clause_end = end if bounds[i] == start else next(b for b, _ in cuts if b >= bounds[i])
+        if _find(script, "other_person", text, bounds[i], clause_end):
+            return True
+        if _find(script, "self", text, bounds[i], clause_end):
+            return False
+    return False
+
+
+def _strength(script: Script, name: str, text: str) -> str | None:
+    """The best evidence a red-flag phrase has in the text: "clear", "weak" or None."""
+    pattern, best = script.phrases[name], None
+    for match in pattern.finditer(text):
+        why = reading(script, pattern, text, match, name in script.past_counts)
+        if why is None:
+            return "clear"
+        if why in WEAK:
+            best = "weak"
+    return best
+
+
 def phrase_value(script: Script, name: str, text: str) -> str | None:
-    """The first affirmed match of a named phrase: its captured number, or the matched text."""
-    for match in script.phrases[name].finditer(text):
-        if not _negated(script.phrases[name], text, match):
+    """The first match of a named phrase that stands as a fact: its captured number, or the text.
+
+    A red-flag phrase counts only when clear; another phrase (where it hurts, an old injury)
+    counts unless denied, an idiom, or about someone else.
+    """
+    pattern = script.phrases[name]
+    keeps = (None,) if name in script.flag_phrases else FACT_KEEPS
+    for match in pattern.finditer(text):
+        if reading(script, pattern, text, match, name in script.past_counts) in keeps:
             number = next((g for g in match.groups() if g is not None), None)
             return number or match.group(0)
     return None
 
 
-def red_flag(script: Script, text: str) -> Outcome | None:
-    """The highest-level red flag the text raises, or None."""
-    if not script.any_phrase.search(text):
-        return None  # one scan for all phrases lets answers such as "no" or "52" skip the rest
-    found = None
+def flag_strength(
+    script: Script, flag: RedFlag, text: str, known: frozenset[str] = frozenset()
+) -> str | None:
+    """How the text raises a red flag: "clear", "weak" or None.
+
+    A phrase named in `known` (already told earlier in the conversation) counts as clear, but
+    at least one phrase of a line must be in this text.
+    """
+    best = None
+    for line in flag.when:
+        found = [_strength(script, name, text) or ("known" if name in known else None)
+                 for name in line]  # fmt: skip
+        if None in found or set(found) == {"known"}:
+            continue
+        if "weak" not in found:
+            return "clear"
+        best = "weak"
+    return best
+
+
+@dataclass(frozen=True)
+class Screen:
+    """The red flags in a message: the highest read clearly, and a higher one read weakly."""
+
+    clear: Outcome | None = None
+    weak: RedFlag | None = None
+
+
+def screen(script: Script, text: str, known: frozenset[str] = frozenset()) -> Screen:
+    """Screen the whole text for red flags, with the phrases the conversation already knows."""
+    if not script.flag_phrases or not script.flag_phrase.search(text):
+        return Screen()  # one scan for all phrases lets answers such as "no" or "52" skip the rest
+    clear, weak = None, None
     for flag in script.red_flags:
-        if any(all(phrase_value(script, n, text) for n in line) for line in flag.when):
-            outcome = script.outcomes[flag.outcome]
-            if found is None or outcome.level > found.level:
-                found = outcome
-    return found
+        strength = flag_strength(script, flag, text, known)
+        outcome = script.outcomes[flag.outcome]
+        if strength == "clear" and (clear is None or outcome.level > clear.level):
+            clear = outcome
+        elif strength == "weak" and (
+            weak is None or outcome.level > script.outcomes[weak.outcome].level
+        ):
+            weak = flag
+    if weak and clear and script.outcomes[weak.outcome].level <= clear.level:
+        weak = None
+    return Screen(clear, weak)
+
+
+def red_flag(script: Script, text: str) -> Outcome | None:
+    """The highest-level red flag the text raises, clearly or weakly, or None."""
+    found = screen(script, text)
+    weak = script.outcomes[found.weak.outcome] if found.weak else None
+    return weak or found.clear
 
 
 def detect(script: Script, text: str) -> dict[str, str]:
@@ -160,8 +306,8 @@ def _squeeze(text: str) -> str:
 
 def _yes_no(script: Script, text: str) -> str | None:
     words = re.sub(r"[^\w' ]", " ", text).split()
-    # The longest leading phrase wins: "no idea" is unsure, not no.
-    for size in range(min(len(words), 4), 0, -1):
+    # The longest leading phrase wins: "no idea" is unsure, "not as far as i know" a hedge.
+    for size in range(min(len(words), 6), 0, -1):
         lead = " ".join(words[:size])
         value = script.answer_words.get(lead) or script.answer_words.get(_squeeze(lead))
         if value:
@@ -175,7 +321,7 @@ def _yes_no(script: Script, text: str) -> str | None:
 
 
 def _number(text: str) -> int | None:
-    digits = re.search(r"\b\d{1,3}\b", text)
+    digits = re.search(r"(?<![\d.])\d{1,3}(?![\d.]?\d)", text)  # "34yo", "50ish", "40s"
     if digits:
         return int(digits.group(0))
     total, seen = 0, False
@@ -203,7 +349,8 @@ def _choice(question: Question, text: str) -> str | None:
 
 
 def read_answer(script: Script, question: Question, text: str) -> str | None:
-    """The answer the text gives to the question: a value, "unsure", or None if unreadable."""
+    """The answer the text gives to the question: a value, "unsure", "hedge" (yes or no only),
+    or None if unreadable."""
     for value, names in question.detect:  # a described answer ("it clicks") counts
         if question.type != "number" and any(phrase_value(script, n, text) for n in names):
             return value
@@ -217,4 +364,4 @@ def read_answer(script: Script, question: Question, text: str) -> str | None:
         choice = _choice(question, text)
         if choice:
             return choice
-    return "unsure" if _yes_no(script, text) == "unsure" else None
+    return "unsure" if _yes_no(script, text) in ("unsure", "hedge") else None

@@ -29,12 +29,17 @@ SCRIPTED = {
     "commands": ["my hip is sore", "help", "no", "back", "no", "restart", "no", "more"],
     "mid_flag": ["outer hip aches", "no", "I have a fever now"],
     "after_advice": ["I fell and can't stand up", "more", "thanks", "restart"],
+    # Reading in context (issue 12): a passing red flag checked, a hedge asked again.
+    "checked": ["numb bum from the bike saddle yesterday, hip aches on runs", "no", "no"],
+    "hedged": ["my hip hurts", "no", "yes", "possibly", "no"],
+    "someone_else": ["my mate couldn't put weight on his leg after parkrun, mine is stiff", "no"],
 }
 
 
-def play(client, channel, script, case: dict) -> list[bytes]:
-    """Every response body of one conversation."""
-    talk = channel.conversation(script, vignettes.case_locale(case), 1)
+def play(client, channel, script, case: dict, n: int) -> list[bytes]:
+    """Every response body of one conversation, from runner number n (one per case: a texted
+    case must not land in the conversation the case before it finished)."""
+    talk = channel.conversation(script, vignettes.case_locale(case), n)
     bodies = []
     if "script" in case:
         lines = [channel.opening(case)] if channel.opening(case) != case["opening"] else []
@@ -67,8 +72,8 @@ def test_every_reply_is_as_recorded(app, client, script, request):
     dump = os.environ.get("SNAPSHOT_DUMP")
     seen = {}
     for channel in CHANNELS:
-        for case in _all_cases():
-            bodies = play(client, channel, script, case)
+        for n, case in enumerate(_all_cases(), 1):
+            bodies = play(client, channel, script, case, n)
             joined = b"\n----\n".join(bodies)
             seen[f"{channel.name}/{case['id']}"] = hashlib.sha256(joined).hexdigest()
             if dump:

@@ -44,6 +44,7 @@ SHORT = [
 # Each "text: ..." of these fields gets a prefix: new wording, still valid content.
 REWORDED = {
     "script": (("text", "voice"), "Q: "),
+    "red_flags": (("text", "voice"), "Q: "),  # the check questions asked on weak evidence
     "outcomes": (("title", "short", "more"), "So, "),
     "messages": (None, "Note. "),  # every message
 }
@@ -68,7 +69,7 @@ def edited(tmp_path_factory) -> Path:
     copy = tmp_path_factory.mktemp("clone") / "repo"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*NOT_COPIED))
     for name, (fields, prefix) in REWORDED.items():
-        assert _reword(copy / "content" / f"{name}.yaml", fields, prefix) > 10
+        assert _reword(copy / "content" / f"{name}.yaml", fields, prefix) >= 3
     return copy
 
 

@@ -215,7 +215,7 @@ FOUND = [
     ("outcomes", "source: [seed, clinical]", "source: [{seed: 1}]", "outcomes.", ".source"),
     ("red_flags", "outcome: fracture_or_dislocation", "outcome: {a: 1}", "red_flags[0]",
      ".outcome"),
-    ("script", "      - {max: 15, next: under_16}", "      - {max: ten, next: under_16}",
+    ("script", "- {max: ", "- {max: x",  # the first range's max made a word
      "questions.", "ranges[0].max"),
     ("script", "    min: 1\n", "    min: [1]\n", "questions.", ".min"),
     ("script", "    options:\n", "    options: 3\n    voice:\n", "questions.", ".options"),

@@ -4,6 +4,8 @@ free-text measure, through the command line a clinician would use."""
 from __future__ import annotations
 
 import json
+import random
+import statistics
 import subprocess
 import sys
 
@@ -15,9 +17,12 @@ from skill.__main__ import main
 from skill.content import Level
 from skill.safety import vignettes
 from skill.triage import engine
-from tests.common import PROJECT_VIGNETTES, PUBLIC_VIGNETTES
+from tests.common import HARDER_VIGNETTES, PROJECT_VIGNETTES, PUBLIC_VIGNETTES
 
 CASES = vignettes.load_cases(PUBLIC_VIGNETTES) + vignettes.load_cases(PROJECT_VIGNETTES)
+HARDER = vignettes.load_cases(HARDER_VIGNETTES)
+ALL = CASES + HARDER
+STYLES = [("plain", 0), ("people", 1), ("people", 2), ("people", 3)]
 
 
 def skill(*args: str) -> subprocess.CompletedProcess:
@@ -39,6 +44,66 @@ def test_case_gets_an_accepted_level_and_condition(script, case):
         assert script.locales[locale].emergency in final.text
 
 
+@pytest.mark.parametrize(("style", "seed"), STYLES, ids=[f"{s}{n}" for s, n in STYLES])
+def test_no_case_is_under_triaged_in_any_answer_style_and_the_bar_is_met(script, style, seed):
+    for cases in (CASES, HARDER):
+        results = [vignettes.run(script, c, style=style, seed=seed) for c in cases]
+        totals = vignettes.totals(results)
+        assert [r.id for r in results if r.verdict == "UNDER"] == []
+        assert totals["exact"] >= 0.95 * totals["cases"]
+        assert totals["self_care_correct"] >= 0.9 * totals["self_care"]
+        assert totals["emergencies_caught"] == totals["emergencies"]
+
+
+def test_the_harder_cases_cover_the_ways_words_mislead(script):
+    assert len(HARDER) >= 60 and len({c["id"] for c in ALL}) == len(ALL)
+    said = [c for c in HARDER if c.get("say")]
+    assert len(said) >= 15
+    openings = " ".join(c["opening"].lower() for c in HARDER)
+    for kind in ("can't stand hill", "my mate", "long gone", "since i was a child",
+                 "bike saddle", "possibly", "hit the deck", "i'm 16", "asking for"):  # fmt: skip
+        assert kind in openings, kind
+    replies = " ".join(str(v) for c in said for v in c["say"].values()).lower()
+    for kind in ("no but", "not as far as i know", "doubt it", "reckon so", "yh", "nay", "34yo"):
+        assert kind in replies, kind
+
+
+def test_people_style_answers_vary_repeat_with_the_seed_and_hedge_only_where_safe(script):
+    case = vignettes.load_cases(PUBLIC_VIGNETTES)[6]
+    runs = [[r.text for r in vignettes.play(script, case, style="people", seed=n)]
+            for n in (1, 1, 2)]  # fmt: skip
+    assert runs[0] == runs[1]
+    rng = random.Random(0)
+    for q in script.questions.values():
+        if q.type != "yes_no":
+            continue
+        for value in ("yes", "no"):
+            facts = {f: value == "yes" for f in q.facts}
+            said = {vignettes.answer_for(q, facts, rng=rng) for _ in range(60)}
+            assert len(said) > 3
+            if value != q.unsure:
+                assert not said & set(vignettes.HEDGES), q.id
+
+
+def test_a_case_can_say_the_runners_own_words_at_a_question(script):
+    say = {"fall": "yes, I fell", "fall_weight": ["purple", "nah, I can't put any weight on it"]}
+    case = {"id": "S1", "opening": "hip hurts", "say": say, "accept": ["emergency_ambulance"],
+            "facts": {"age": 70, "bear_weight": True}}  # fmt: skip
+    result = vignettes.run(script, case)
+    assert result.asked == ("fall", "fall_weight", "fall_weight")
+    assert result.condition == "fracture_or_dislocation" and result.verdict == "exact"
+
+
+def test_the_totals_count_self_care_and_median_questions(script):
+    results = [vignettes.run(script, c) for c in vignettes.load_cases(PUBLIC_VIGNETTES)]
+    totals = vignettes.totals(results)
+    self_care = [r for r in results if min(r.accept, key=Level) == "self_care"]
+    assert totals["self_care"] == len(self_care) > 0
+    assert totals["self_care_correct"] == sum(r.level == "self_care" for r in self_care)
+    assert totals["median_questions"] == statistics.median(len(r.asked) for r in results)
+    assert f"median questions {totals['median_questions']:g}" in vignettes.table(results)
+
+
 def test_the_cases_cover_every_outcome_and_the_ways_runners_text(script):
     expected = {c["condition"] for c in CASES}
     assert set(script.outcomes) - {script.safe_ending} <= expected
@@ -51,12 +116,13 @@ def test_the_cases_cover_every_outcome_and_the_ways_runners_text(script):
         assert said in openings
 
 
-def test_the_runner_passes_both_files_with_no_under_triage():
-    for path in (PUBLIC_VIGNETTES, PROJECT_VIGNETTES):
-        run = skill("vignettes", str(path))
-        assert run.returncode == 0, run.stdout + run.stderr
-        assert "0 under-triage" in run.stdout
-        assert "UNDER" not in run.stdout
+def test_the_runner_passes_every_file_with_no_under_triage_in_both_styles():
+    for path in (PUBLIC_VIGNETTES, PROJECT_VIGNETTES, HARDER_VIGNETTES):
+        for style in (["--style", "plain"], ["--style", "people", "--seed", "7"]):
+            run = skill("vignettes", str(path), *style)
+            assert run.returncode == 0, run.stdout + run.stderr
+            assert "0 under-triage" in run.stdout
+            assert "UNDER" not in run.stdout
 
 
 def test_the_runner_fails_on_under_triage_and_reports_it_as_json(tmp_path):
@@ -120,12 +186,13 @@ def test_the_runner_uses_question_ids_not_wording(tmp_path):
         (changed / f.name).write_text(f.read_text())
     script_file = changed / "script.yaml"
     text = script_file.read_text()
-    for number, question in enumerate(content.load().questions.values()):
+    asked = [q for q in content.load().questions.values() if not q.checks]  # script.yaml's
+    for number, question in enumerate(asked):
         assert f'"{question.text}"' in text
         text = text.replace(f'"{question.text}"', f'"Reworded question {number}?"', 1)
     script_file.write_text(text)
     script = content.load(changed)
-    assert all(q.text.startswith("Reworded") for q in script.questions.values())
+    assert all(script.questions[q.id].text.startswith("Reworded") for q in asked)
     case = vignettes.load_cases(PUBLIC_VIGNETTES)[6]  # P07, outer hip bursitis
     assert vignettes.run(script, case).condition == case["condition"]
     assert engine.step(script, None, "hi", 0, locale="en-GB", ttl_seconds=60)[1].question

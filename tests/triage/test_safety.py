@@ -61,7 +61,6 @@ STATED_RED_FLAGS = {
     "39c and a sore hip": "joint_infection",
     "temp 39 and my hip aches": "joint_infection",
     "hip is red and hot": "joint_infection",
-    "not sure if i have a fever": "joint_infection",
     "trouble peeing since the run": "cauda_equina",
     "both my legs feel numb": "cauda_equina",
     "cant feel my bum": "cauda_equina",
@@ -70,6 +69,7 @@ STATED_RED_FLAGS = {
     "unable to walk on it": "cannot_bear_weight",
     "groin hurts when walking now": "stress_fracture",
     "lost weight without trying": "possible_serious_cause",
+    "hit the deck on black ice, can't get up": "fracture_or_dislocation",
     "the pain is excruciating": "severe_pain",
     "keeps getting worse": "severe_pain",
 }
@@ -80,6 +80,23 @@ def test_a_red_flag_in_the_opening_gets_its_advice_at_once(script, message):
     reply = converse(script, [message])[0]
     assert reply.outcome.id == STATED_RED_FLAGS[message]
     assert reply.question is None
+
+
+@pytest.mark.parametrize(
+    ("message", "flag"),
+    [("not sure if i have a fever", "joint_infection"),
+     ("numb bum from the bike saddle yesterday, hip aches on runs", "cauda_equina")],
+)  # fmt: skip
+def test_a_hedged_or_passing_red_flag_is_checked_and_only_a_clear_answer_goes_on(
+    script, message, flag
+):
+    check = next(f for f in script.red_flags if f.id == flag)
+    first = converse(script, [message])[0]
+    assert first.question.id == check.check and first.outcome is None
+    for answer in ("not sure", "possibly", "purple", "yes"):
+        assert converse(script, [message, answer])[-1].outcome.id == check.outcome, answer
+    goes_on = converse(script, [message, check.rules_out])[-1]
+    assert goes_on.outcome is None and goes_on.question.id == script.start
 
 
 PATH = benign_path(content.load())
@@ -145,8 +162,8 @@ def test_yes_no_replies_are_read_as_meant(script, reply, value):
 
 def test_unsure_answers_take_the_branch_with_the_higher_advice(script):
     for q in script.questions.values():
-        if q.unsure is None:
-            continue
+        if q.unsure is None or q.checks:
+            continue  # a check's rules-out answer goes back to the script where it was
         others = [max_level(script, t) for t in q.edges.values()]
         assert max_level(script, q.edges[q.unsure]) == max(others), q.id
 
@@ -236,7 +253,7 @@ def test_the_age_question_asks_about_the_person_with_the_pain(script):
     assert "person with the hip pain" in script.questions["age"].text
 
 
-@pytest.mark.parametrize("age", [1, 10, 13, 15])
+@pytest.mark.parametrize("age", [1, 10, 13, 15, 16])
 def test_under_16s_are_routed_out_of_the_adult_script(script, age):
     facts = {"age": age, "bear_weight": True, "location": "outer_hip"}
     result = vignettes.run(script, {"id": "C", "opening": "sore hip", "facts": facts,
@@ -245,8 +262,8 @@ def test_under_16s_are_routed_out_of_the_adult_script(script, age):
     assert "location" not in result.asked
 
 
-def test_a_16_year_old_goes_on_with_the_adult_script(script):
-    facts = {**BENIGN, "age": 16}
+def test_a_17_year_old_goes_on_with_the_adult_script(script):
+    facts = {**BENIGN, "age": 17}
     result = vignettes.run(script, {"id": "A", "opening": "sore hip", "facts": facts,
                                     "accept": ["self_care"]})  # fmt: skip
     assert result.condition == "trochanteric_bursitis" and "history" in result.asked
