@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
-from skill import config, content
+from skill import config, console, content
 from skill.channels import alexa
 from skill.channels.messaging import blueprint as messaging
 from skill.channels.outbound import OutboundSMS
@@ -49,6 +49,7 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
     app.register_blueprint(voice_bp)
     app.extensions["alexa_certs"] = alexa.CertificateCache()  # tests swap in a test root
     app.register_blueprint(alexa.bp)
+    console.init_app(app)
     app.after_request(_secure)
 
     @app.get("/healthz")
@@ -58,7 +59,12 @@ def create_app(settings: config.Settings | None = None, script: content.Script |
     return app
 
 
+# Pages for people loosen a header or two for themselves (their own styles, say).
+BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS}
+
+
 def _secure(response):
     """Security headers on every response, errors included."""
     response.headers.update(SECURITY_HEADERS)
+    response.headers.update(BLUEPRINT_HEADERS.get(request.blueprint, {}))
     return response
