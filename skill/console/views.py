@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
-from skill.console import accounts, guard, levels, overview
+from skill import content
+from skill.console import accounts, diagram, guard, levels, overview
 from skill.console import trial as trial_
+from skill.triage import render
+
+REVIEW_SOON_DAYS = 60
 
 bp = Blueprint(
     "console", __name__, url_prefix="/console", template_folder="templates",
@@ -113,8 +119,27 @@ def try_restart():
 
 @bp.get("/script")
 def script_page():
-    """The triage script drawn for reading and signing off."""
-    return render_template("console/script.html", page="script")
+    """The triage script drawn for reading and signing off, with the content check."""
+    triage = guard.triage()
+    script, locale = triage.script, triage.settings.default_locale
+    today = datetime.fromtimestamp(triage.clock(), UTC).date()
+    soon = today + timedelta(days=REVIEW_SOON_DAYS)
+    reviews = sorted(((o, o.review_due < today) for o in script.outcomes.values()
+                      if o.review_due <= soon), key=lambda pair: pair[0].review_due)  # fmt: skip
+    disk_fault, disk_version = None, None
+    try:  # the files as they are now, which may differ from those loaded at start
+        disk_version = content.load().version
+    except content.ContentError as err:
+        disk_fault = str(err)
+    wording = {q.id: (render.question_text(script, q, locale, voice=False),
+                      render.question_text(script, q, locale, voice=True))
+               for q in script.questions.values()}  # fmt: skip
+    return render_template(
+        "console/script.html", page="script", script=script, d=diagram.layout(script),
+        answers=diagram.answers, levels=levels, locale=locale, wording=wording, today=today,
+        reviews=reviews, soon_days=REVIEW_SOON_DAYS, disk_fault=disk_fault,
+        disk_version=disk_version,
+    )  # fmt: skip
 
 
 @bp.app_errorhandler(403)
