@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import functools
 import getpass
+import hmac
 import json
 import sys
 import time
@@ -153,28 +154,32 @@ def alexa_model_command(args) -> int:
     return 0
 
 
-def purge(args) -> int:
-    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
+def _state_store():
+    """The store the settings name, or None after printing why the settings are wrong."""
     try:
         settings = config.from_env()
     except config.SettingsError as err:
         print(f"setting fault: {err}", file=sys.stderr)
+        return None
+    return open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+
+
+def purge(args) -> int:
+    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
+    store = _state_store()
+    if store is None:
         return 2
-    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
     print(f"purged {store.purge(time.time())} expired records")
     return 0
 
 
 def users(args) -> int:
     """Add a clinic console account (or set its password), or remove one."""
-    from skill.console import accounts
+    from skill.console import accounts  # only this command needs the console (and Flask)
 
-    try:
-        settings = config.from_env()
-    except config.SettingsError as err:
-        print(f"setting fault: {err}", file=sys.stderr)
+    store = _state_store()
+    if store is None:
         return 2
-    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
     if args.action == "remove":
         if not accounts.remove(store, args.name):
             print(f"users: no account named {args.name!r}", file=sys.stderr)
@@ -185,7 +190,7 @@ def users(args) -> int:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
+        if not hmac.compare_digest(getpass.getpass("Again: ").encode(), password.encode()):
             print("users: the passwords differ", file=sys.stderr)
             return 1
     try:

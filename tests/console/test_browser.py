@@ -153,8 +153,8 @@ def test_try_holds_a_conversation_to_an_outcome_by_keyboard(page, axe_source, ap
     for message in messages:
         page.get_by_label("Message").focus()
         page.keyboard.type(message)
-        page.keyboard.press("Enter")  # the form sends on Enter: no mouse needed
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.keyboard.press("Enter")  # the form sends on Enter: no mouse needed
     outcome = script.outcomes[expected]
     decided = page.locator("#outcome").inner_text()
     assert outcome.title in decided and outcome.level in decided
