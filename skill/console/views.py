@@ -56,6 +56,7 @@ def home():
     return render_template(
         "console/overview.html", page="overview", found=found, script=script, levels=levels,
         windows=overview.WINDOWS, chart=overview.chart(found["per_day"]),
+        audit_days=guard.triage().settings.audit_days,
     )  # fmt: skip
 
 
