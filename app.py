@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
-from skill import config, content, service
+from skill import config, console, content, service
 from skill.channels import alexa
 from skill.channels.messaging import blueprint as messaging
 from skill.channels.outbound import OutboundSMS
@@ -55,6 +55,7 @@ def create_app(
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)
     alexa.init_app(app, settings, alexa_certificates or alexa.CertificateCache())
+    console.init_app(app)
     app.after_request(_secure)
 
     @app.get("/healthz")
@@ -64,7 +65,12 @@ def create_app(
     return app
 
 
+# Pages for people loosen a header or two for themselves (their own styles, say).
+BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS}
+
+
 def _secure(response):
     """Security headers on every response, errors included."""
     response.headers.update(SECURITY_HEADERS)
+    response.headers.update(BLUEPRINT_HEADERS.get(request.blueprint, {}))
     return response

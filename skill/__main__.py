@@ -1,10 +1,12 @@
-"""Command line: `python -m skill chat|simulate|check|vignettes|graph|alexa-model|purge`."""
+"""Command line: `python -m skill chat|simulate|check|vignettes|graph|alexa-model|purge|users`."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import functools
+import getpass
+import hmac
 import json
 import sys
 import time
@@ -152,16 +154,62 @@ def alexa_model_command(args) -> int:
     return 0
 
 
-def purge(args) -> int:
-    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
+def _state_store():
+    """The store the settings name, or None after printing why the settings are wrong."""
     try:
         settings = config.from_env()
     except config.SettingsError as err:
         print(f"setting fault: {err}", file=sys.stderr)
+        return None
+    return open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+
+
+def purge(args) -> int:
+    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
+    store = _state_store()
+    if store is None:
         return 2
-    store = open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
     print(f"purged {store.purge(time.time())} expired records")
     return 0
+
+
+def users(args) -> int:
+    """Add a clinic console account (or set its password), or remove one."""
+    from skill.console import accounts  # only this command needs the console (and Flask)
+
+    store = _state_store()
+    if store is None:
+        return 2
+    if args.action == "remove":
+        if not accounts.remove(store, args.name):
+            print(f"users: no account named {args.name!r}", file=sys.stderr)
+            return 1
+        print(f"removed {args.name}")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if not hmac.compare_digest(getpass.getpass("Again: ").encode(), password.encode()):
+            print("users: the passwords differ", file=sys.stderr)
+            return 1
+    try:
+        accounts.add(store, args.name, password, time.time())
+    except accounts.AccountError as err:
+        print(f"users: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.name} can sign in to /console/")
+    return 0
+
+
+def _users_parser(sub) -> None:
+    p = sub.add_parser("users", help=users.__doc__)
+    actions = p.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="create an account or set a new password")
+    add.add_argument("name")
+    add.add_argument("--password-stdin", action="store_true", help="read one line as password")
+    actions.add_parser("remove", help="delete an account").add_argument("name")
+    p.set_defaults(func=users)
 
 
 def main(argv=None) -> int:
@@ -200,6 +248,7 @@ def main(argv=None) -> int:
     p.add_argument("--endpoint", default=alexa_model.ENDPOINT, help="HTTPS URL of POST /alexa")
     p.set_defaults(func=alexa_model_command)
     sub.add_parser("purge", help=purge.__doc__).set_defaults(func=purge)
+    _users_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 
