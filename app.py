@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 
-from skill import config, content, service
+from skill import config, console, content, service
 from skill.channels import alexa
 from skill.channels.messaging import blueprint as messaging
 from skill.channels.outbound import OutboundSMS
@@ -56,6 +56,7 @@ def create_app(
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)
     alexa.init_app(app, settings, alexa_certificates or alexa.CertificateCache())
+    console.init_app(app)
     app.after_request(_secure)
 
     @app.get("/healthz")
@@ -77,15 +78,20 @@ def _landing_page(script: content.Script) -> str:
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{name}</title>'
         f"</head><body>\n<h1>{name}</h1>\n<p>{summary}</p>\n"
-        "<p>This address serves the SMS, WhatsApp, phone and Alexa webhooks; there is nothing "
-        'to use in a browser. Health: <a href="/healthz">/healthz</a>, readiness: '
-        '<a href="/readyz">/readyz</a>, metrics: <a href="/metrics">/metrics</a>.</p>\n'
+        "<p>This address serves the SMS, WhatsApp, phone and Alexa webhooks. Clinic staff: "
+        '<a href="/console/">the console</a>. Health: <a href="/healthz">/healthz</a>, '
+        'readiness: <a href="/readyz">/readyz</a>, metrics: <a href="/metrics">/metrics</a>.</p>\n'
         "<p>Setting it up: README.md and docs/deploy.md in the repository; the HTTP interface "
         "is openapi.yaml.</p>\n</body></html>\n"
     )
 
 
+# Pages for people loosen a header or two for themselves (their own styles, say).
+BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS}
+
+
 def _secure(response):
     """Security headers on every response, errors included."""
     response.headers.update(SECURITY_HEADERS)
+    response.headers.update(BLUEPRINT_HEADERS.get(request.blueprint, {}))
     return response

@@ -1,4 +1,4 @@
-"""Command line: `python -m skill run|chat|simulate|check|vignettes|graph|alexa-model|purge`.
+"""Command line: `python -m skill run|chat|simulate|check|vignettes|graph|alexa-model|purge|users`.
 
 A thin dispatcher: each command and its options live in their own module under skill/cli/.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from skill.cli import alexa_model, chat, check, graph, purge, run, vignettes
+from skill.cli import alexa_model, chat, check, graph, purge, run, users, vignettes
 
-COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge)
+COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge, users)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -12,6 +12,9 @@ import sys
 
 import yaml
 
+from skill import config
+from skill.stores import open_store
+
 
 def reported(func):
     """A command whose faults in the files it reads end in one line on stderr and exit 2."""
@@ -25,3 +28,13 @@ def reported(func):
             return 2
 
     return run
+
+
+def state_store():
+    """The store the settings name, or None after printing why the settings are wrong."""
+    try:
+        settings = config.from_env()
+    except config.SettingsError as err:
+        print(f"setting fault: {err}", file=sys.stderr)
+        return None
+    return open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)

@@ -18,6 +18,20 @@ def _script_fault(place: str, fault: str) -> ContentError:
 
 def check_graph(script: Script) -> None:
     """Every answer leads somewhere, no path loops, and every outcome can be reached."""
+    _check_targets(script)
+    reached = _reachable(script, script.start)
+    reached |= {flag.outcome for flag in script.red_flags} | {script.safe_ending}
+    reached |= {flag.check for flag in script.red_flags}
+    for oid in script.outcomes:
+        if oid not in reached:
+            raise ContentError("content/outcomes.yaml", f"outcomes.{oid}", "no path reaches it")
+    for qid in script.questions:
+        if qid not in reached:
+            raise _script_fault(f"questions.{qid}", "no path reaches it")
+
+
+def _check_targets(script: Script) -> None:
+    """The start, the safe ending and every answer name a question or an outcome."""
     known = set(script.questions) | set(script.outcomes)
     for place, target in [("start", script.start), ("safe_ending", script.safe_ending)]:
         if target not in known:
@@ -29,7 +43,12 @@ def check_graph(script: Script) -> None:
                     f"questions.{q.id}",
                     f"an answer leads to '{target}', which is neither a question nor an outcome",
                 )
-    reached, path = set(), []
+
+
+def _reachable(script: Script, start: str) -> set[str]:
+    """Every question and outcome some answers lead to from `start`; a cycle is a fault."""
+    reached: set[str] = set()
+    path: list[str] = []
 
     def visit(node: str) -> None:
         if node in path:
@@ -45,15 +64,8 @@ def check_graph(script: Script) -> None:
                 visit(target)
             path.pop()
 
-    visit(script.start)
-    reached |= {flag.outcome for flag in script.red_flags} | {script.safe_ending}
-    reached |= {flag.check for flag in script.red_flags}
-    for oid in script.outcomes:
-        if oid not in reached:
-            raise ContentError("content/outcomes.yaml", f"outcomes.{oid}", "no path reaches it")
-    for qid in script.questions:
-        if qid not in reached:
-            raise _script_fault(f"questions.{qid}", "no path reaches it")
+    visit(start)
+    return reached
 
 
 def check_budget(script: Script) -> None:

@@ -60,6 +60,23 @@ class Store(Protocol):
     def ping(self) -> bool:
         """True when the store answers."""
 
+    # The clinic console's needs: every kept audit record, staff accounts, a rate counter.
+
+    def all_audits(self, now: float) -> list[dict]:
+        """Every audit record still kept, of every conversation, in no particular order."""
+
+    def put_user(self, name: str, record: dict) -> None:
+        """Create or replace a staff account (its password hash and details)."""
+
+    def user(self, name: str) -> dict | None:
+        """A staff account's record, or None when there is no such account."""
+
+    def remove_user(self, name: str) -> bool:
+        """Delete a staff account; False when there was none."""
+
+    def hit(self, key: str, now: float, window: float) -> int:
+        """Count one event under key; return the count in the current `window`-second window."""
+
 
 # One compact encoder for every write: json.dumps with options builds a new one per call.
 dumps = json.JSONEncoder(separators=(",", ":")).encode

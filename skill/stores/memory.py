@@ -17,6 +17,8 @@ class MemoryStore:
         self._rows: dict[str, tuple[dict, float]] = {}
         self._seen: dict[str, tuple[Any, float]] = {}
         self._audit: dict[str, dict[str, tuple[dict, float]]] = {}
+        self._users: dict[str, dict] = {}
+        self._hits: dict[str, tuple[int, float]] = {}
 
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
         with self._lock:
@@ -61,3 +63,27 @@ class MemoryStore:
 
     def ping(self):
         return True
+
+    def all_audits(self, now):
+        with self._lock:
+            return [rec for runs in self._audit.values() for rec, exp in runs.values() if exp > now]
+
+    def put_user(self, name, record):
+        with self._lock:
+            self._users[name] = dict(record)
+
+    def user(self, name):
+        with self._lock:
+            found = self._users.get(name)
+            return dict(found) if found else None
+
+    def remove_user(self, name):
+        with self._lock:
+            return self._users.pop(name, None) is not None
+
+    def hit(self, key, now, window):
+        with self._lock:
+            count, expires = self._hits.get(key, (0, 0.0))
+            count, expires = (count + 1, expires) if expires > now else (1, now + window)
+            self._hits[key] = (count, expires)
+            return count

@@ -49,6 +49,18 @@ redis.call('del', KEYS[1])
 return 1
 """
 
+# Counts a hit in the window that ends at the hash's `expires` (the caller's clock), or starts
+# a new window at one. ARGV: now, the new window's end, its length in ms (native expiry).
+_HIT = """
+local found = redis.call('hmget', KEYS[1], 'count', 'expires')
+if found[1] and tonumber(found[2]) > tonumber(ARGV[1]) then
+  return redis.call('hincrby', KEYS[1], 'count', 1)
+end
+redis.call('hset', KEYS[1], 'count', 1, 'expires', ARGV[2])
+redis.call('pexpire', KEYS[1], ARGV[3])
+return 1
+"""
+
 
 class RedisStore:
     """Conversations as Redis strings with native expiry, shared by every service instance.
@@ -69,6 +81,7 @@ class RedisStore:
         self._unlock = self.redis.register_script(_UNLOCK)
         self._take = self.redis.register_script(_TAKE)
         self._save = self.redis.register_script(_SAVE)
+        self._hit = self.redis.register_script(_HIT)
 
     def _key(self, kind: str, *parts: str) -> str:
         return ":".join((f"{self.prefix}{kind}", *parts))
@@ -137,6 +150,37 @@ class RedisStore:
 
     def purge(self, now):
         return 0  # Redis expires every key on its own
+
+    def all_audits(self, now):
+        try:
+            # Record keys are audit:<conversation>:<run>; the run sets are audits:<conversation>.
+            keys = list(self.redis.scan_iter(match=self._key("audit", "*"), count=500))
+            raws = [raw for i in range(0, len(keys), 500) for raw in
+                    self.redis.mget(keys[i : i + 500])]  # fmt: skip
+        except redis.RedisError as err:
+            raise StoreUnavailable(f"Redis: {err}") from err
+        kept = [json.loads(raw) for raw in raws if raw]
+        return [k["r"] for k in kept if k["e"] > now]
+
+    def put_user(self, name, record):
+        self._redis_call(self.redis.hset, self._key("staff"), name, dumps(record))
+
+    def user(self, name):
+        raw = self._redis_call(self.redis.hget, self._key("staff"), name)
+        return json.loads(raw) if raw else None
+
+    def remove_user(self, name):
+        return bool(self._redis_call(self.redis.hdel, self._key("staff"), name))
+
+    def hit(self, key, now, window):
+        args = [now, now + window, _ms(window)]
+        return int(self._redis_call(self._hit, [self._key("hits", key)], args))
+
+    def _redis_call(self, func, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except redis.RedisError as err:
+            raise StoreUnavailable(f"Redis: {err}") from err
 
     def ping(self):
         try:

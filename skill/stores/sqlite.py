@@ -9,6 +9,13 @@ from pathlib import Path
 
 from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS, PURGE_EVERY, StoreUnavailable, dumps
 
+# Counts a hit: a lapsed window starts again at one, a live one counts on; one statement.
+_HIT = (
+    "INSERT INTO hits (key, count, expires) VALUES (?, 1, ?) ON CONFLICT (key) DO "
+    "UPDATE SET count = CASE WHEN expires > ? THEN count + 1 ELSE 1 END, "
+    "expires = CASE WHEN expires > ? THEN expires ELSE excluded.expires END RETURNING count"
+)
+
 
 class SQLiteStore:
     """One row per conversation in a SQLite file in WAL mode; writers take the lock up front."""
@@ -36,6 +43,9 @@ class SQLiteStore:
                 CREATE INDEX IF NOT EXISTS conversations_expires ON conversations (expires);
                 CREATE INDEX IF NOT EXISTS deliveries_expires ON deliveries (expires);
                 CREATE INDEX IF NOT EXISTS audits_expires ON audits (expires);
+                CREATE TABLE IF NOT EXISTS staff (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS hits (
+                    key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
                 """
             )
 
@@ -108,7 +118,7 @@ class SQLiteStore:
     def purge(self, now):
         db = self._db()
         gone = 0
-        for table in ("conversations", "deliveries", "audits"):
+        for table in ("conversations", "deliveries", "audits", "hits"):
             gone += db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
         return gone
 
@@ -118,3 +128,27 @@ class SQLiteStore:
             return True
         except sqlite3.Error:
             return False
+
+    def all_audits(self, now):
+        rows = self._db().execute("SELECT record FROM audits WHERE expires > ?", (now,))
+        return [json.loads(record) for (record,) in rows]
+
+    def put_user(self, name, record):
+        with self._writer:
+            self._db().execute(
+                "INSERT OR REPLACE INTO staff (name, record) VALUES (?, ?)", (name, dumps(record))
+            )
+
+    def user(self, name):
+        row = self._db().execute("SELECT record FROM staff WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def remove_user(self, name):
+        with self._writer:
+            return self._db().execute("DELETE FROM staff WHERE name = ?", (name,)).rowcount > 0
+
+    def hit(self, key, now, window):
+        with self._writer:
+            # A lapsed window starts again at one; a live one counts on. One statement: atomic.
+            row = self._db().execute(_HIT, (key, now + window, now, now)).fetchone()
+            return row[0]

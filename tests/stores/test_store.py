@@ -144,3 +144,30 @@ def test_a_redis_turn_whose_lock_lapsed_writes_nothing_and_runs_again():
         assert read(store, "sms:slow") == {"n": 2}  # neither turn's increment was lost
     finally:
         drop_keys(url)
+
+
+def test_all_audits_lists_every_conversations_kept_records(store):
+    for key, run in (("sms:a", "1"), ("sms:a", "2"), ("voice:b", "1")):
+        record = {"key": key, "run": run}
+        store.transact(
+            key, put({"n": 1}), now=NOW, ttl=TTL, audit=lambda _, r=record, n=run: (n, r)
+        )
+    found = sorted((r["key"], r["run"]) for r in store.all_audits(NOW))
+    assert found == [("sms:a", "1"), ("sms:a", "2"), ("voice:b", "1")]
+    assert store.all_audits(NOW + 7 * 86400 + 1) == []
+
+
+def test_staff_accounts_are_kept_replaced_and_removed(store):
+    assert store.user("ana") is None
+    store.put_user("ana", {"hash": "one"})
+    store.put_user("ana", {"hash": "two"})
+    assert store.user("ana") == {"hash": "two"}
+    assert store.remove_user("ana") is True
+    assert store.remove_user("ana") is False
+    assert store.user("ana") is None
+
+
+def test_hits_count_within_a_window_and_start_again_after_it(store):
+    assert [store.hit("signin:x", NOW + i, 60) for i in range(3)] == [1, 2, 3]
+    assert store.hit("signin:y", NOW, 60) == 1
+    assert store.hit("signin:x", NOW + 61, 60) == 1
