@@ -1,16 +1,20 @@
 """Serving benchmark: the real service under gunicorn against a bare Flask app, on loopback.
 
-    .venv/bin/python bench/serve_bench.py [--seconds 8] [--connections 64] [--stored 1000,1000000]
+    .venv/bin/python bench/serve_bench.py [--seconds 5] [--connections 64] [--rate 200]
+        [--stored 1000,1000000] [--servers memory,sqlite,redis]      (or `make bench-serve`)
 
 1. Throughput and latency: simulated runners play the public vignettes, one conversation
-   after another, over `--connections` keep-alive connections, against the service (SQLite,
-   then Redis) and a bare Flask app with fixed replies, all under gunicorn.conf.py with the
-   same settings. Every request is a signed Twilio messaging webhook (POST /twilio/messaging).
-2. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
-   of conversations (filled directly), for SQLite and Redis.
-3. The workers' CPU time per turn flat out (which other load on the machine hardly moves,
-   unlike throughput), and the resident memory of each worker after its load.
-Redis is a private redis-server on a free port, so nothing else's data is touched.
+   after another, over `--connections` keep-alive connections, against a bare Flask app with
+   fixed replies (the baseline) and the service on the memory store (its own ceiling), SQLite
+   and Redis, one after another, all under gunicorn.conf.py with the same settings. Every
+   request is a signed Twilio messaging webhook (POST /twilio/messaging). Each server is driven
+   flat out, then paced at `--rate` turns a second in all; every figure is also a ratio to bare.
+2. The workers' CPU time per turn flat out (which other load on the machine hardly moves,
+   unlike throughput), and the resident memory of the largest worker after its load.
+3. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
+   of conversations (filled directly, in bulk), the stores taking turns in batches.
+Redis servers are private redis-servers on free ports without persistence, so nothing else's
+data is touched and their keys go when they are stopped at the end.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from skill.service import Triage  # noqa: E402
 from skill.stores import open_store  # noqa: E402
 from skill.stores.sqlite import SQLiteStore
 from skill.triage import engine  # noqa: E402
-from tests.conftest import PUBLIC_VIGNETTES  # noqa: E402
+from tests.common import PUBLIC_VIGNETTES  # noqa: E402
 from tests.servers import APP_SPEC, Gunicorn, RedisServer  # noqa: E402
 from tests.texting import PATH, form, signature  # noqa: E402
 
@@ -139,7 +143,7 @@ def load(port, runs, connections: int, seconds: float, rate=None, warmup: float 
     }
 
 
-def workers(master_pid: int) -> dict[int, float]:
+def worker_rss_mb(master_pid: int) -> dict[int, float]:
     """Each worker process of a gunicorn master, with its resident memory in MB."""
     sizes = {}
     for stat in Path("/proc").glob("[0-9]*/status"):
@@ -164,29 +168,31 @@ def cpu_seconds(pids) -> float:
 def serve(name, spec, env, folder, args, runs) -> dict:
     server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
     try:
-        pids = list(workers(server.proc.pid))
+        pids = list(worker_rss_mb(server.proc.pid))
         # CPU time per turn in the workers: unlike throughput, hardly moved by other load.
+        busy = os.getloadavg()[0]  # the machine's load as the server's run starts
         before = cpu_seconds(pids)
         flat_out = load(server.port, runs, args.connections, args.seconds)
         cpu_ms = 1000 * (cpu_seconds(pids) - before) / flat_out["turns"]
         paced = load(server.port, runs, args.connections, args.seconds, rate=args.rate)
-        result = {**flat_out, "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
+        result = {**flat_out, "load": busy,
+                  "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
                   "errors": flat_out["errors"] + paced["errors"], "cpu_ms": cpu_ms,
-                  "rss_mb": max(workers(server.proc.pid).values())}  # fmt: skip
+                  "rss_mb": max(worker_rss_mb(server.proc.pid).values())}  # fmt: skip
     finally:
         server.stop()
     return result
 
 
-def fill(store, start: int, stop: int, state: dict, now: float) -> None:
-    """Put conversations start..stop straight into the store, in bulk."""
-    value = json.dumps(state, separators=(",", ":"))
-    keys = (f"sms:{hashlib.sha1(str(i).encode()).hexdigest()}" for i in range(start, stop))
+def fill(store, stop: int, state: dict, now: float) -> None:
+    """Put `stop` conversations straight into an empty store, in bulk."""
     if isinstance(store, SQLiteStore):
+        value = json.dumps(state, separators=(",", ":"))
+        keys = (f"sms:{hashlib.sha1(str(i).encode()).hexdigest()}" for i in range(stop))
         db = store._db()
         db.execute("BEGIN")
         db.executemany(
-            "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
+            "INSERT INTO conversations (key, state, expires) VALUES (?, ?, ?)",
             ((key, value, now + 86400) for key in keys),
         )
         db.execute("COMMIT")
@@ -194,40 +200,63 @@ def fill(store, start: int, stop: int, state: dict, now: float) -> None:
     # Redis makes the keys itself, a batch per script run: far faster than one SET per trip.
     wrapped = json.dumps({"s": state, "e": now + 86400}, separators=(",", ":"))
     make = store.redis.register_script(_FILL)
-    for first in range(start, stop, 50_000):
+    for first in range(0, stop, 50_000):
         make(args=[store._key("conv", ""), first, min(stop, first + 50_000), wrapped])
 
 
-def turn_latency(store, script, runs, turns: int) -> dict:
-    """Per-turn time of Triage.converse for runners playing the vignettes."""
-    triage = Triage(script, store, Settings(state_secret=SECRET))
-    runner, times = Runner(999, runs, 0), []
-    for _ in range(turns):
-        messages = runs[(runner.number + runner.played) % len(runs)]
-        address, message = f"+1666{runner.played:06d}", messages[runner.turn]
-        runner.turn += 1
-        if runner.turn == len(messages):
-            runner.played, runner.turn = runner.played + 1, 0
-        started = time.perf_counter()
-        triage.converse("sms", address, message, _text, dedupe="SM" + uuid.uuid4().hex)
-        times.append(time.perf_counter() - started)
-    times.sort()
-    return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
+class Turns:
+    """Runners playing the vignettes in-process through Triage.converse, one turn at a time."""
+
+    def __init__(self, store, script, runs, prefix: str):
+        self.triage = Triage(script, store, Settings(state_secret=SECRET))
+        self.runner, self.runs, self.prefix, self.times = Runner(999, runs, 0), runs, prefix, []
+
+    def play(self, turns: int) -> None:
+        runner = self.runner
+        for _ in range(turns):
+            messages = self.runs[(runner.number + runner.played) % len(self.runs)]
+            address, message = f"{self.prefix}{runner.played:07d}", messages[runner.turn]
+            runner.turn += 1
+            if runner.turn == len(messages):
+                runner.played, runner.turn = runner.played + 1, 0
+            started = time.perf_counter()
+            self.triage.converse("sms", address, message, _text, dedupe="SM" + uuid.uuid4().hex)
+            self.times.append(time.perf_counter() - started)
+
+    def figures(self) -> dict:
+        times = sorted(self.times)
+        return {"p50_ms": 1000 * times[len(times) // 2], "mean_ms": 1000 * sum(times) / len(times),
+                "p99_ms": 1000 * times[int(len(times) * 0.99)]}  # fmt: skip
 
 
 def _text(reply: engine.Reply) -> str:
     return reply.text
 
 
-def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dict:
-    store, state, now, have, result = open_store(url), None, time.time(), 0, {}
+def stored_latency(urls: dict[int, str], script, runs, turns: int) -> dict[int, dict]:
+    """Turn latency over stores already holding each count of conversations.
+
+    The stores take turns in batches, so that other load on the machine falls on all alike.
+    """
+    now = time.time()
     state, _ = engine.step(script, None, runs[7][0], now, locale="en-GB", ttl_seconds=86400)
-    for count in counts:
-        fill(store, have, count, state, now)
-        have = count
-        turn_latency(store, script, runs, 200)  # warm caches
-        result[count] = turn_latency(store, script, runs, turns)
-    return result
+    players = {}
+    for count, url in urls.items():
+        store = open_store(url)
+        fill(store, count, state, now)
+        players[count] = Turns(store, script, runs, f"+1666{len(players)}")
+        players[count].play(200)  # warm caches
+        players[count].times.clear()
+    for _ in range(20):
+        for player in players.values():
+            player.play(turns // 20)
+    return {count: player.figures() for count, player in players.items()}
+
+
+def table(head: list[str], rows: list[list]) -> str:
+    """A Markdown table."""
+    lines = [head, ["---"] * len(head), *rows]
+    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
 
 
 def main() -> int:
@@ -237,46 +266,65 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--stored", default="1000,1000000", help="stored conversation counts")
-    parser.add_argument("--turns", type=int, default=2000, help="turns timed per stored count")
+    parser.add_argument("--turns", type=int, default=4000, help="turns timed per stored count")
+    parser.add_argument("--servers", default="memory,sqlite,redis",
+                        help="which of memory,sqlite,redis to serve beside bare Flask")  # fmt: skip
     args = parser.parse_args()
     script = content.load()
     runs = transcripts(script)
     counts = [int(n) for n in args.stored.split(",")]
+    chosen = args.servers.split(",")
     print(f"driving the signed Twilio messaging webhook; {args.connections} connections, "
           f"{args.workers} workers; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs")  # fmt: skip
+    redis_servers = []
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         folder = Path(tmp)
-        redis_server = RedisServer()
         try:
+            redis_servers.append(RedisServer())
+            stores = {"memory": ("memory (ceiling)", "memory:"),
+                      "sqlite": ("SQLite", f"sqlite:///{folder / 'serve.db'}"),
+                      "redis": ("Redis", redis_servers[0].url)}  # fmt: skip
             base = {"STATE_SECRET": SECRET}  # Gunicorn sets the tests' TWILIO_AUTH_TOKEN
             bare = serve("bare", "bench.bare_app:create_app()", base, folder, args, runs)
             rows = {"bare Flask": bare}
-            for name, url in (("SQLite", f"sqlite:///{folder / 'serve.db'}"),
-                              ("Redis", redis_server.url)):  # fmt: skip
+            for name, url in (stores[kind] for kind in chosen):
                 rows[name] = serve(name, APP_SPEC, {**base, "STATE_URL": url}, folder, args, runs)
-            print(
-                f"\n| server | req/s flat out | ratio to bare | p50 / p99 ms flat out | "
-                f"p50 / p99 ms at {args.rate:.0f}/s | errors | worker CPU ms/turn | "
-                f"RSS/worker MB |"
-            )
-            print("|---|---|---|---|---|---|---|---|")
-            for name, r in rows.items():
-                print(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare['rps']:.2f} | "
-                      f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
-                      f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f} | {r['errors']} | "
-                      f"{r['cpu_ms']:.2f} | {r['rss_mb']:.0f} |")  # fmt: skip
-            redis_server.proc.kill()
-            redis_server = RedisServer()
-            print("\n| store | stored | turn p50 ms | turn p99 ms |")
-            print("|---|---|---|---|")
-            for name, url in (("SQLite", f"sqlite:///{folder / 'stored.db'}"),
-                              ("Redis", redis_server.url)):  # fmt: skip
-                for count, r in stored_latency(url, script, runs, counts, args.turns).items():
-                    print(f"| {name} | {count:,} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+            print()
+            print(table(
+                ["server", "load", "req/s", "ratio to bare", f"p50 / p99 ms at {args.connections}",
+                 "p99 / bare's", f"p50 / p99 ms at {args.rate:.0f}/s", "errors",
+                 "worker CPU ms/turn", "RSS/worker MB"],
+                [[name, f"{r['load']:.1f}", f"{r['rps']:.0f}", f"{r['rps'] / bare['rps']:.2f}",
+                  f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f}", f"{r['p99_ms'] / bare['p99_ms']:.2f}",
+                  f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f}", r["errors"],
+                  f"{r['cpu_ms']:.2f}", f"{r['rss_mb']:.0f}"] for name, r in rows.items()],
+            ))  # fmt: skip
+            rows = []
+            for kind in ("sqlite", "redis"):
+                if kind not in chosen:
+                    continue
+                urls = {}
+                for count in counts:
+                    if kind == "sqlite":
+                        urls[count] = f"sqlite:///{folder / f'stored-{count}.db'}"
+                    else:  # a private server per count: nothing else in it
+                        redis_servers.append(RedisServer())
+                        urls[count] = redis_servers[-1].url
+                figures = stored_latency(urls, script, runs, args.turns)
+                first = figures[counts[0]]
+                rows += [[stores[kind][0], f"{count:,}", f"{r['p50_ms']:.3f}",
+                          f"{r['mean_ms']:.3f}", f"{r['p99_ms']:.3f}",
+                          f"{r['p50_ms'] / first['p50_ms']:.2f}"]
+                         for count, r in figures.items()]  # fmt: skip
+            if rows:
+                print("\nturn latency in-process (Triage.converse), stores taking turns in batches")
+                print(table(["store", "stored", "p50 ms", "mean ms", "p99 ms",
+                             f"p50 / {counts[0]:,}'s"], rows))  # fmt: skip
             print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
         finally:
-            redis_server.kill()
+            for server in redis_servers:  # no persistence: their keys go with them
+                server.kill()
     return 0
 
 

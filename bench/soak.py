@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
-# serve_bench imports tests.conftest, which imports its neighbours as top-level modules.
+# serve_bench is imported as a top-level module from its folder.
 sys.path[:0] = [str(BENCH), str(BENCH.parent / "tests")]
 
-from serve_bench import SECRET, TOKEN, load, transcripts, worker_rss_mb  # noqa: E402
+from serve_bench import SECRET, load, transcripts, worker_rss_mb  # noqa: E402
 
 from skill import content  # noqa: E402
 from tests.servers import Gunicorn  # noqa: E402
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runs = transcripts(content.load())
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
-        env = {"STATE_SECRET": SECRET, "TWILIO_AUTH_TOKEN": TOKEN,
+        env = {"STATE_SECRET": SECRET,  # Gunicorn sets the tests' TWILIO_AUTH_TOKEN
                "STATE_URL": args.state_url or f"sqlite:///{tmp}/soak.db"}  # fmt: skip
         server = Gunicorn(Path(tmp), env, spec="app:create_app()", workers=args.workers)
         try:
@@ -69,7 +69,7 @@ def soak(args, runs, server) -> dict:
     samples = []
     while driver.is_alive():
         driver.join(args.sample_every)
-        rss = worker_rss_mb(server.proc.pid)
+        rss = list(worker_rss_mb(server.proc.pid).values())
         samples.append({"t": round(time.monotonic() - started), "workers": len(rss),
                         "rss_mb": round(sum(rss), 1)})  # fmt: skip
     first, last = samples[0]["rss_mb"], samples[-1]["rss_mb"]
