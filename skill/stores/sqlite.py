@@ -83,21 +83,18 @@ class SQLiteStore:
     @contextmanager
     def _locked(self, byte: int):
         """Hold one byte of the lock file (or, without OFD locks, all of it) for the block."""
-        fd = getattr(self._local, "lock", None)
-        if fd is None:
-            fd = self._local.lock = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        if _SETLKW is None:  # not Linux: one whole-file lock serialises every turn instead
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            return
-        fcntl.fcntl(fd, _SETLKW, struct.pack(_FLOCK, fcntl.F_WRLCK, os.SEEK_SET, byte, 1, 0))
+        try:
+            fd = getattr(self._local, "lock", None)
+            if fd is None:
+                fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+                self._local.lock = fd
+            _hold(fd, byte, True)
+        except OSError as err:
+            raise StoreUnavailable(f"SQLite lock file: {err}") from err
         try:
             yield
         finally:
-            fcntl.fcntl(fd, _SETLKW, struct.pack(_FLOCK, fcntl.F_UNLCK, os.SEEK_SET, byte, 1, 0))
+            _hold(fd, byte, False)
 
     @contextmanager
     def _writing(self):
@@ -141,26 +138,25 @@ class SQLiteStore:
         try:
             with self._locked(stripe):
                 return self._transact(key, change, now, ttl, dedupe, audit)
-        except (sqlite3.Error, OSError) as err:
+        except sqlite3.Error as err:
             raise StoreUnavailable(f"SQLite: {err}") from err
 
     def _transact(self, key, change, now, ttl, dedupe, audit):
         # Only turns holding this conversation's lock write its row, so what is read here stays
-        # current until this turn writes: no need to read inside the write transaction.
-        seen, state = (
-            self._db()
-            .execute(
-                "SELECT (SELECT result FROM deliveries WHERE id = ? AND expires > ?), "
-                "(SELECT state FROM conversations WHERE key = ? AND expires > ?)",
-                (dedupe, now, key, now),
-            )
-            .fetchone()
+        # current until this turn writes: no need to read inside the write transaction. A
+        # delivery id names one message of one conversation, so the lock covers it too.
+        found = self._db().execute(
+            "SELECT (SELECT result FROM deliveries WHERE id = ? AND expires > ?), "
+            "(SELECT state FROM conversations WHERE key = ? AND expires > ?)",
+            (dedupe, now, key, now),
         )
+        seen, state = found.fetchone()
         if dedupe and seen is not None:
             return json.loads(seen)
         new, result = change(json.loads(state) if state else None)
         # Everything is worked out before the write lock is taken, so it is held only to write.
         record = audit(new) if audit and new is not None else None
+        run = (key, record[0], dumps(record[1]), now + self.audit_seconds) if record else None
         row = dumps(new) if new is not None else None
         kept = dumps(result) if dedupe else None
         with self._writing() as db:
@@ -172,10 +168,10 @@ class SQLiteStore:
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
                     (key, row, now + ttl),
                 )
-            if record:
+            if run:
                 db.execute(
                     "INSERT OR REPLACE INTO audits (key, run, record, expires) VALUES (?, ?, ?, ?)",
-                    (key, record[0], dumps(record[1]), now + self.audit_seconds),
+                    run,
                 )
             if kept is not None:
                 db.execute(
@@ -205,3 +201,12 @@ class SQLiteStore:
             return True
         except sqlite3.Error:
             return False
+
+
+def _hold(fd: int, byte: int, take: bool) -> None:
+    """Take (waiting for it) or give back one byte's lock of the lock file."""
+    if _SETLKW is None:  # not Linux: one whole-file lock serialises every turn instead
+        fcntl.flock(fd, fcntl.LOCK_EX if take else fcntl.LOCK_UN)
+        return
+    kind = fcntl.F_WRLCK if take else fcntl.F_UNLCK
+    fcntl.fcntl(fd, _SETLKW, struct.pack(_FLOCK, kind, os.SEEK_SET, byte, 1, 0))
