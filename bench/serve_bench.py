@@ -1,14 +1,16 @@
 """Serving benchmark: the real service under gunicorn against a bare Flask app, on loopback.
 
-    .venv/bin/python bench/serve_bench.py [--seconds 5] [--connections 64] [--rate 200]
+    .venv/bin/python bench/serve_bench.py [--seconds 6] [--rounds 6] [--connections 64] [--rate 200]
         [--stored 1000,1000000] [--servers memory,sqlite,redis]      (or `make bench-serve`)
 
 1. Throughput and latency: simulated runners play the public vignettes, one conversation
    after another, over `--connections` keep-alive connections, against a bare Flask app with
    fixed replies (the baseline) and the service on the memory store (its own ceiling), SQLite
-   and Redis, one after another, all under gunicorn.conf.py with the same settings. Every
-   request is a signed Twilio messaging webhook (POST /twilio/messaging). Each server is driven
-   flat out, then paced at `--rate` turns a second in all; every figure is also a ratio to bare.
+   and Redis, all under gunicorn.conf.py with the same settings. Every request is a signed
+   Twilio messaging webhook (POST /twilio/messaging). The servers run side by side and are
+   driven in turn, `--seconds` each cut into `--rounds` short loads, flat out and then paced at
+   `--rate` turns a second in all, so that other load on the machine falls on all alike; every
+   figure is also a ratio to bare.
 2. The workers' CPU time per turn flat out (which other load on the machine hardly moves,
    unlike throughput), and the resident memory of the largest worker after its load.
 3. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
@@ -77,7 +79,7 @@ class Runner:
 
     def request(self) -> bytes:
         messages = self.runs[(self.number + self.played) % len(self.runs)]
-        address = f"+1555{self.number:03d}{self.played:05d}"
+        address = f"+1555{self.number:04d}{self.played:05d}"
         message, sid = messages[self.turn], "SM" + uuid.uuid4().hex
         self.turn += 1
         if self.turn == len(messages):
@@ -118,8 +120,12 @@ async def _connection(runner, warm, end, latencies, statuses, interval, offset) 
     writer.close()
 
 
-def load(port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0) -> dict:
-    """Drive one server flat out (or at `rate` turns a second in all) for warmup + seconds."""
+def load(port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0,
+         first: int = 0) -> dict:  # fmt: skip
+    """Drive one server flat out (or at `rate` turns a second in all) for warmup + seconds.
+
+    Runners are numbered from `first`, so that a later load starts new conversations.
+    """
     latencies, statuses = [], Counter()
     interval = connections / rate if rate else None
 
@@ -128,18 +134,26 @@ def load(port, runs, connections: int, seconds: float, rate=None, warmup: float 
         end = warm + seconds
         step = (interval or 0) / connections  # paced connections start spread over an interval
         await asyncio.gather(*(
-            _connection(Runner(i, runs, port), warm, end, latencies, statuses, interval, i * step)
+            _connection(Runner(first + i, runs, port), warm, end, latencies, statuses, interval,
+                        i * step)
             for i in range(connections)
         ))  # fmt: skip
 
     asyncio.run(main())
-    latencies.sort()
+    return summary([latencies], seconds, statuses)
+
+
+def summary(parts: list[list[float]], seconds: float, statuses: Counter) -> dict:
+    """Throughput and latency of one or more loads that took `seconds` in all."""
+    latencies = sorted(t for part in parts for t in part)
     return {
         "rps": len(latencies) / seconds,
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
         "errors": sum(n for status, n in statuses.items() if status != 200),
         "turns": sum(statuses.values()),
+        "latencies": latencies,
+        "statuses": statuses,
     }
 
 
@@ -165,23 +179,51 @@ def cpu_seconds(pids) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def serve(name, spec, env, folder, args, runs) -> dict:
-    server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
+def serve(servers: dict[str, tuple[str, dict]], folder: Path, args, runs) -> dict[str, dict]:
+    """Serve every (spec, env) at once and drive them in turn, a short load each, round after
+    round, so that whatever else the machine does falls on all of them alike."""
+    started, results = {}, {}
     try:
-        pids = list(worker_rss_mb(server.proc.pid))
-        # CPU time per turn in the workers: unlike throughput, hardly moved by other load.
-        busy = os.getloadavg()[0]  # the machine's load as the server's run starts
-        before = cpu_seconds(pids)
-        flat_out = load(server.port, runs, args.connections, args.seconds)
-        cpu_ms = 1000 * (cpu_seconds(pids) - before) / flat_out["turns"]
-        paced = load(server.port, runs, args.connections, args.seconds, rate=args.rate)
-        result = {**flat_out, "load": busy,
-                  "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
-                  "errors": flat_out["errors"] + paced["errors"], "cpu_ms": cpu_ms,
-                  "rss_mb": max(worker_rss_mb(server.proc.pid).values())}  # fmt: skip
+        for name, (spec, env) in servers.items():
+            started[name] = Gunicorn(folder / name.split()[0], env, spec=spec,
+                                     workers=args.workers)  # fmt: skip
+        pids = {name: list(worker_rss_mb(server.proc.pid)) for name, server in started.items()}
+        burst = iter(range(0, 10**6, args.connections))  # new runners for every load
+        for server in started.values():
+            load(server.port, runs, args.connections, 1, first=next(burst))  # warm up
+        seconds = args.seconds / args.rounds
+        flat = {name: [] for name in started}
+        paced = {name: [] for name in started}
+        busy = {name: [] for name in started}
+        cpu = dict.fromkeys(started, 0.0)
+        for _ in range(args.rounds):
+            for name, server in started.items():
+                busy[name].append(os.getloadavg()[0])
+                before = cpu_seconds(pids[name])
+                flat[name].append(load(server.port, runs, args.connections, seconds,
+                                       warmup=0.2, first=next(burst)))  # fmt: skip
+                cpu[name] += cpu_seconds(pids[name]) - before
+        for _ in range(args.rounds):
+            for name, server in started.items():
+                paced[name].append(load(server.port, runs, args.connections, seconds,
+                                        rate=args.rate, warmup=0.5, first=next(burst)))  # fmt: skip
+        for name, server in started.items():
+            flat_out, steady = (
+                summary([part["latencies"] for part in parts], args.seconds,
+                        sum((part["statuses"] for part in parts), Counter()))
+                for parts in (flat[name], paced[name])
+            )  # fmt: skip
+            results[name] = {
+                **flat_out, "load": sum(busy[name]) / len(busy[name]),
+                "paced_p50_ms": steady["p50_ms"], "paced_p99_ms": steady["p99_ms"],
+                "errors": flat_out["errors"] + steady["errors"],
+                "cpu_ms": 1000 * cpu[name] / flat_out["turns"],
+                "rss_mb": max(worker_rss_mb(server.proc.pid).values()),
+            }  # fmt: skip
     finally:
-        server.stop()
-    return result
+        for server in started.values():
+            server.stop()
+    return results
 
 
 def fill(store, stop: int, state: dict, now: float) -> None:
@@ -261,7 +303,13 @@ def table(head: list[str], rows: list[list]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5, help="measured seconds per phase")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=6,
+        help="measured seconds per server, flat out and again paced",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="loads the seconds are cut into")
     parser.add_argument("--rate", type=float, default=200, help="paced turns a second, in all")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
@@ -286,10 +334,11 @@ def main() -> int:
                       "sqlite": ("SQLite", f"sqlite:///{folder / 'serve.db'}"),
                       "redis": ("Redis", redis_servers[0].url)}  # fmt: skip
             base = {"STATE_SECRET": SECRET}  # Gunicorn sets the tests' TWILIO_AUTH_TOKEN
-            bare = serve("bare", "bench.bare_app:create_app()", base, folder, args, runs)
-            rows = {"bare Flask": bare}
+            servers = {"bare Flask": ("bench.bare_app:create_app()", base)}
             for name, url in (stores[kind] for kind in chosen):
-                rows[name] = serve(name, APP_SPEC, {**base, "STATE_URL": url}, folder, args, runs)
+                servers[name] = (APP_SPEC, {**base, "STATE_URL": url})
+            rows = serve(servers, folder, args, runs)
+            bare = rows["bare Flask"]
             print()
             print(table(
                 ["server", "load", "req/s", "ratio to bare", f"p50 / p99 ms at {args.connections}",

@@ -1,14 +1,18 @@
 """SQLite, the default store: one file in WAL mode, no server to run.
 
-Gunicorn's workers are processes that share the file, so two kinds of lock order the turns,
-both OS record locks on one lock file beside the database (`<db>.lock`), taken through a
-descriptor of each thread's own (open file description locks), which wake the next waiter the
-moment they are released, unlike SQLite's busy handler, which sleeps in steps of milliseconds:
+Gunicorn's workers are processes sharing the file. Their turns are ordered by two kinds of OS
+record lock on a lock file beside the database (`<db>.lock`), which wake the next waiter the
+moment they are released (SQLite's busy handler sleeps in steps of milliseconds instead):
 
 - a conversation lock, one byte of the file chosen by the key's hash, held for the whole turn
   (read, `change`, write), so `change` runs once per delivery on the latest state and two
   messages of one person never lose either's effect, while other conversations go on;
 - the write lock, byte 0, held only while SQLite writes the turn's rows and commits.
+
+They are open file description locks, through a descriptor of each thread's own. Within one
+process, turns also go one at a time on a thread lock: its threads share one interpreter lock,
+so side by side they gain nothing, and a thread holding the write lock would wait for the
+interpreter lock after each call into SQLite, holding up every other process's writes.
 
 Checkpoints (copying the write-ahead log back into the database, with an fsync) would
 otherwise run inside a commit every thousand pages, holding the write lock for as long as the
@@ -50,6 +54,7 @@ class SQLiteStore:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._count = 0
+        self._turn = threading.Lock()  # one turn at a time in this process (see above)
         self._started = threading.Lock()
         self._pid, self._due = 0, threading.Event()  # this process's checkpoint thread, if any
         with self._db() as db:
@@ -136,7 +141,7 @@ class SQLiteStore:
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
         stripe = 1 + zlib.crc32(key.encode()) % STRIPES
         try:
-            with self._locked(stripe):
+            with self._turn, self._locked(stripe):
                 return self._transact(key, change, now, ttl, dedupe, audit)
         except sqlite3.Error as err:
             raise StoreUnavailable(f"SQLite: {err}") from err
