@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 STRIPES = 4096  # conversation locks: two turns share one only when their keys' hashes collide
 WRITE = 0  # the byte of the write lock; conversation locks follow it
-CHECKPOINT_EVERY = 100  # commits (each a few pages of log) between checkpoints
+CHECKPOINT_EVERY = 1000  # commits (each about 40 KB of log) between checkpoints
 # Open file description locks belong to a descriptor, not to the process, so the threads of one
 # worker exclude each other too; the kernel does not report false deadlocks for them.
 _SETLKW = getattr(fcntl, "F_OFD_SETLKW", None)
