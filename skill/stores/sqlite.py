@@ -17,6 +17,7 @@ interpreter lock after each call into SQLite, holding up every other process's w
 Checkpoints (copying the write-ahead log back into the database, with an fsync) would
 otherwise run inside a commit every thousand pages, holding the write lock for as long as the
 disk takes; a thread of each process runs them instead, after every CHECKPOINT_EVERY commits.
+Commits under way still wait for a checkpoint's fsync, so the fewer checkpoints the better.
 """
 
 from __future__ import annotations
