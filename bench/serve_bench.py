@@ -1,16 +1,22 @@
 """Serving benchmark: the real service under gunicorn against a bare Flask app, on loopback.
 
-    .venv/bin/python bench/serve_bench.py [--seconds 8] [--connections 64] [--stored 1000,1000000]
+    .venv/bin/python bench/serve_bench.py [--seconds 6] [--rounds 6] [--connections 64] [--rate 200]
+        [--stored 1000,1000000] [--servers memory,sqlite,redis]      (or `make bench-serve`)
 
 1. Throughput and latency: simulated runners play the public vignettes, one conversation
-   after another, over `--connections` keep-alive connections, against the service (SQLite,
-   then Redis) and a bare Flask app with fixed replies, all under gunicorn.conf.py with the
-   same settings. Every request is a signed Twilio messaging webhook (POST /twilio/messaging).
-2. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
-   of conversations (filled directly), for SQLite and Redis.
-3. The workers' CPU time per turn flat out (which other load on the machine hardly moves,
-   unlike throughput), and the resident memory of each worker after its load.
-Redis is a private redis-server on a free port, so nothing else's data is touched.
+   after another, over `--connections` keep-alive connections, against a bare Flask app with
+   fixed replies (the baseline) and the service on the memory store (its own ceiling), SQLite
+   and Redis, all under gunicorn.conf.py with the same settings. Every request is a signed
+   Twilio messaging webhook (POST /twilio/messaging). The servers run side by side and are
+   driven in turn, `--seconds` each cut into `--rounds` short loads, flat out and then paced at
+   `--rate` turns a second in all, so that other load on the machine falls on all alike; every
+   figure is also a ratio to bare.
+2. The workers' CPU time per turn flat out (which other load on the machine hardly moves,
+   unlike throughput), and the resident memory of the largest worker after its load.
+3. Turn latency: Triage.converse in-process over stores already holding each `--stored` count
+   of conversations (filled directly, in bulk), the stores taking turns in batches.
+Redis servers are private redis-servers on free ports without persistence, so nothing else's
+data is touched and their keys go when they are stopped at the end.
 """
 
 from __future__ import annotations
@@ -73,7 +79,7 @@ class Runner:
 
     def request(self) -> bytes:
         messages = self.runs[(self.number + self.played) % len(self.runs)]
-        address = f"+1555{self.number:03d}{self.played:05d}"
+        address = f"+1555{self.number:04d}{self.played:05d}"
         message, sid = messages[self.turn], "SM" + uuid.uuid4().hex
         self.turn += 1
         if self.turn == len(messages):
@@ -114,8 +120,12 @@ async def _connection(runner, warm, end, latencies, statuses, interval, offset) 
     writer.close()
 
 
-def load(port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0) -> dict:
-    """Drive one server flat out (or at `rate` turns a second in all) for warmup + seconds."""
+def load(port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0,
+         first: int = 0) -> dict:  # fmt: skip
+    """Drive one server flat out (or at `rate` turns a second in all) for warmup + seconds.
+
+    Runners are numbered from `first`, so that a later load starts new conversations.
+    """
     latencies, statuses = [], Counter()
     interval = connections / rate if rate else None
 
@@ -124,22 +134,30 @@ def load(port, runs, connections: int, seconds: float, rate=None, warmup: float 
         end = warm + seconds
         step = (interval or 0) / connections  # paced connections start spread over an interval
         await asyncio.gather(*(
-            _connection(Runner(i, runs, port), warm, end, latencies, statuses, interval, i * step)
+            _connection(Runner(first + i, runs, port), warm, end, latencies, statuses, interval,
+                        i * step)
             for i in range(connections)
         ))  # fmt: skip
 
     asyncio.run(main())
-    latencies.sort()
+    return summary([latencies], seconds, statuses)
+
+
+def summary(parts: list[list[float]], seconds: float, statuses: Counter) -> dict:
+    """Throughput and latency of one or more loads that took `seconds` in all."""
+    latencies = sorted(t for part in parts for t in part)
     return {
         "rps": len(latencies) / seconds,
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)],
         "errors": sum(n for status, n in statuses.items() if status != 200),
         "turns": sum(statuses.values()),
+        "latencies": latencies,
+        "statuses": statuses,
     }
 
 
-def workers(master_pid: int) -> dict[int, float]:
+def worker_rss_mb(master_pid: int) -> dict[int, float]:
     """Each worker process of a gunicorn master, with its resident memory in MB."""
     sizes = {}
     for stat in Path("/proc").glob("[0-9]*/status"):
@@ -161,32 +179,62 @@ def cpu_seconds(pids) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def serve(name, spec, env, folder, args, runs) -> dict:
-    server = Gunicorn(folder / name, env, spec=spec, workers=args.workers)
+def serve(servers: dict[str, tuple[str, dict]], folder: Path, args, runs) -> dict[str, dict]:
+    """Serve every (spec, env) at once and drive them in turn, a short load each, round after
+    round, so that whatever else the machine does falls on all of them alike."""
+    started, results = {}, {}
     try:
-        pids = list(workers(server.proc.pid))
-        # CPU time per turn in the workers: unlike throughput, hardly moved by other load.
-        before = cpu_seconds(pids)
-        flat_out = load(server.port, runs, args.connections, args.seconds)
-        cpu_ms = 1000 * (cpu_seconds(pids) - before) / flat_out["turns"]
-        paced = load(server.port, runs, args.connections, args.seconds, rate=args.rate)
-        result = {**flat_out, "paced_p50_ms": paced["p50_ms"], "paced_p99_ms": paced["p99_ms"],
-                  "errors": flat_out["errors"] + paced["errors"], "cpu_ms": cpu_ms,
-                  "rss_mb": max(workers(server.proc.pid).values())}  # fmt: skip
+        for name, (spec, env) in servers.items():
+            started[name] = Gunicorn(folder / name.split()[0], env, spec=spec,
+                                     workers=args.workers)  # fmt: skip
+        pids = {name: list(worker_rss_mb(server.proc.pid)) for name, server in started.items()}
+        burst = iter(range(0, 10**6, args.connections))  # new runners for every load
+        for server in started.values():
+            load(server.port, runs, args.connections, 1, first=next(burst))  # warm up
+        seconds = args.seconds / args.rounds
+        flat = {name: [] for name in started}
+        paced = {name: [] for name in started}
+        busy = {name: [] for name in started}
+        cpu = dict.fromkeys(started, 0.0)
+        for _ in range(args.rounds):
+            for name, server in started.items():
+                busy[name].append(os.getloadavg()[0])
+                before = cpu_seconds(pids[name])
+                flat[name].append(load(server.port, runs, args.connections, seconds,
+                                       warmup=0.2, first=next(burst)))  # fmt: skip
+                cpu[name] += cpu_seconds(pids[name]) - before
+        for _ in range(args.rounds):
+            for name, server in started.items():
+                paced[name].append(load(server.port, runs, args.connections, seconds,
+                                        rate=args.rate, warmup=0.5, first=next(burst)))  # fmt: skip
+        for name, server in started.items():
+            flat_out, steady = (
+                summary([part["latencies"] for part in parts], args.seconds,
+                        sum((part["statuses"] for part in parts), Counter()))
+                for parts in (flat[name], paced[name])
+            )  # fmt: skip
+            results[name] = {
+                **flat_out, "load": sum(busy[name]) / len(busy[name]),
+                "paced_p50_ms": steady["p50_ms"], "paced_p99_ms": steady["p99_ms"],
+                "errors": flat_out["errors"] + steady["errors"],
+                "cpu_ms": 1000 * cpu[name] / flat_out["turns"],
+                "rss_mb": max(worker_rss_mb(server.proc.pid).values()),
+            }  # fmt: skip
     finally:
-        server.stop()
-    return result
+        for server in started.values():
+            server.stop()
+    return results
 
 
-def fill(store, start: int, stop: int, state: dict, now: float) -> None:
-    """Put conversations start..stop straight into the store, in bulk."""
-    value = json.dumps(state, separators=(",", ":"))
-    keys = (f"sms:{hashlib.sha1(str(i).encode()).hexdigest()}" for i in range(start, stop))
+def fill(store, stop: int, state: dict, now: float) -> None:
+    """Put `stop` conversations straight into an empty store, in bulk."""
     if isinstance(store, SQLiteStore):
+        value = json.dumps(state, separators=(",", ":"))
+        keys = (f"sms:{hashlib.sha1(str(i).encode()).hexdigest()}" for i in range(stop))
         db = store._db()
         db.execute("BEGIN")
         db.executemany(
-            "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
+            "INSERT INTO conversations (key, state, expires) VALUES (?, ?, ?)",
             ((key, value, now + 86400) for key in keys),
         )
         db.execute("COMMIT")
@@ -194,89 +242,138 @@ def fill(store, start: int, stop: int, state: dict, now: float) -> None:
     # Redis makes the keys itself, a batch per script run: far faster than one SET per trip.
     wrapped = json.dumps({"s": state, "e": now + 86400}, separators=(",", ":"))
     make = store.redis.register_script(_FILL)
-    for first in range(start, stop, 50_000):
+    for first in range(0, stop, 50_000):
         make(args=[store._key("conv", ""), first, min(stop, first + 50_000), wrapped])
 
 
-def turn_latency(store, script, runs, turns: int) -> dict:
-    """Per-turn time of Triage.converse for runners playing the vignettes."""
-    triage = Triage(script, store, Settings(state_secret=SECRET))
-    runner, times = Runner(999, runs, 0), []
-    for _ in range(turns):
-        messages = runs[(runner.number + runner.played) % len(runs)]
-        address, message = f"+1666{runner.played:06d}", messages[runner.turn]
-        runner.turn += 1
-        if runner.turn == len(messages):
-            runner.played, runner.turn = runner.played + 1, 0
-        started = time.perf_counter()
-        triage.converse(Inbound("sms", address, message, "SM" + uuid.uuid4().hex), _text)
-        times.append(time.perf_counter() - started)
-    times.sort()
-    return {"p50_ms": 1000 * times[len(times) // 2], "p99_ms": 1000 * times[int(len(times) * 0.99)]}
+class Turns:
+    """Runners playing the vignettes in-process through Triage.converse, one turn at a time."""
+
+    def __init__(self, store, script, runs, prefix: str):
+        self.triage = Triage(script, store, Settings(state_secret=SECRET))
+        self.runner, self.runs, self.prefix, self.times = Runner(999, runs, 0), runs, prefix, []
+
+    def play(self, turns: int) -> None:
+        runner = self.runner
+        for _ in range(turns):
+            messages = self.runs[(runner.number + runner.played) % len(self.runs)]
+            address, message = f"{self.prefix}{runner.played:07d}", messages[runner.turn]
+            runner.turn += 1
+            if runner.turn == len(messages):
+                runner.played, runner.turn = runner.played + 1, 0
+            started = time.perf_counter()
+            self.triage.converse(Inbound("sms", address, message, "SM" + uuid.uuid4().hex), _text)
+            self.times.append(time.perf_counter() - started)
+
+    def figures(self) -> dict:
+        times = sorted(self.times)
+        return {"p50_ms": 1000 * times[len(times) // 2], "mean_ms": 1000 * sum(times) / len(times),
+                "p99_ms": 1000 * times[int(len(times) * 0.99)]}  # fmt: skip
 
 
 def _text(script, reply: engine.Reply) -> str:
     return reply.text
 
 
-def stored_latency(url: str, script, runs, counts: list[int], turns: int) -> dict:
-    store, state, now, have, result = open_store(url), None, time.time(), 0, {}
+def stored_latency(urls: dict[int, str], script, runs, turns: int) -> dict[int, dict]:
+    """Turn latency over stores already holding each count of conversations.
+
+    The stores take turns in batches, so that other load on the machine falls on all alike.
+    """
+    now = time.time()
     state, _ = engine.step(script, None, runs[7][0], now, locale="en-GB", ttl_seconds=86400)
-    for count in counts:
-        fill(store, have, count, state, now)
-        have = count
-        turn_latency(store, script, runs, 200)  # warm caches
-        result[count] = turn_latency(store, script, runs, turns)
-    return result
+    players = {}
+    for count, url in urls.items():
+        store = open_store(url)
+        fill(store, count, state, now)
+        players[count] = Turns(store, script, runs, f"+1666{len(players)}")
+        players[count].play(200)  # warm caches
+        players[count].times.clear()
+    for _ in range(20):
+        for player in players.values():
+            player.play(turns // 20)
+    return {count: player.figures() for count, player in players.items()}
+
+
+def table(head: list[str], rows: list[list]) -> str:
+    """A Markdown table."""
+    lines = [head, ["---"] * len(head), *rows]
+    return "\n".join("| " + " | ".join(str(cell) for cell in line) + " |" for line in lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5, help="measured seconds per phase")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=6,
+        help="measured seconds per server, flat out and again paced",
+    )
+    parser.add_argument("--rounds", type=int, default=6, help="loads the seconds are cut into")
     parser.add_argument("--rate", type=float, default=200, help="paced turns a second, in all")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--stored", default="1000,1000000", help="stored conversation counts")
-    parser.add_argument("--turns", type=int, default=2000, help="turns timed per stored count")
+    parser.add_argument("--turns", type=int, default=4000, help="turns timed per stored count")
+    parser.add_argument("--servers", default="memory,sqlite,redis",
+                        help="which of memory,sqlite,redis to serve beside bare Flask")  # fmt: skip
     args = parser.parse_args()
     script = content.load()
     runs = transcripts(script)
     counts = [int(n) for n in args.stored.split(",")]
+    chosen = args.servers.split(",")
     print(f"driving the signed Twilio messaging webhook; {args.connections} connections, "
           f"{args.workers} workers; load average {os.getloadavg()[0]:.1f} on "
           f"{os.cpu_count()} CPUs")  # fmt: skip
+    redis_servers = []
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         folder = Path(tmp)
-        redis_server = RedisServer()
         try:
+            redis_servers.append(RedisServer())
+            stores = {"memory": ("memory (ceiling)", "memory:"),
+                      "sqlite": ("SQLite", f"sqlite:///{folder / 'serve.db'}"),
+                      "redis": ("Redis", redis_servers[0].url)}  # fmt: skip
             base = {"STATE_SECRET": SECRET}  # Gunicorn sets the tests' TWILIO_AUTH_TOKEN
-            bare = serve("bare", "bench.bare_app:create_app()", base, folder, args, runs)
-            rows = {"bare Flask": bare}
-            for name, url in (("SQLite", f"sqlite:///{folder / 'serve.db'}"),
-                              ("Redis", redis_server.url)):  # fmt: skip
-                rows[name] = serve(name, APP_SPEC, {**base, "STATE_URL": url}, folder, args, runs)
-            print(
-                f"\n| server | req/s flat out | ratio to bare | p50 / p99 ms flat out | "
-                f"p50 / p99 ms at {args.rate:.0f}/s | errors | worker CPU ms/turn | "
-                f"RSS/worker MB |"
-            )
-            print("|---|---|---|---|---|---|---|---|")
-            for name, r in rows.items():
-                print(f"| {name} | {r['rps']:.0f} | {r['rps'] / bare['rps']:.2f} | "
-                      f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f} | "
-                      f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f} | {r['errors']} | "
-                      f"{r['cpu_ms']:.2f} | {r['rss_mb']:.0f} |")  # fmt: skip
-            redis_server.proc.kill()
-            redis_server = RedisServer()
-            print("\n| store | stored | turn p50 ms | turn p99 ms |")
-            print("|---|---|---|---|")
-            for name, url in (("SQLite", f"sqlite:///{folder / 'stored.db'}"),
-                              ("Redis", redis_server.url)):  # fmt: skip
-                for count, r in stored_latency(url, script, runs, counts, args.turns).items():
-                    print(f"| {name} | {count:,} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
+            servers = {"bare Flask": ("bench.bare_app:create_app()", base)}
+            for name, url in (stores[kind] for kind in chosen):
+                servers[name] = (APP_SPEC, {**base, "STATE_URL": url})
+            rows = serve(servers, folder, args, runs)
+            bare = rows["bare Flask"]
+            print()
+            print(table(
+                ["server", "load", "req/s", "ratio to bare", f"p50 / p99 ms at {args.connections}",
+                 "p99 / bare's", f"p50 / p99 ms at {args.rate:.0f}/s", "errors",
+                 "worker CPU ms/turn", "RSS/worker MB"],
+                [[name, f"{r['load']:.1f}", f"{r['rps']:.0f}", f"{r['rps'] / bare['rps']:.2f}",
+                  f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f}", f"{r['p99_ms'] / bare['p99_ms']:.2f}",
+                  f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f}", r["errors"],
+                  f"{r['cpu_ms']:.2f}", f"{r['rss_mb']:.0f}"] for name, r in rows.items()],
+            ))  # fmt: skip
+            rows = []
+            for kind in ("sqlite", "redis"):
+                if kind not in chosen:
+                    continue
+                urls = {}
+                for count in counts:
+                    if kind == "sqlite":
+                        urls[count] = f"sqlite:///{folder / f'stored-{count}.db'}"
+                    else:  # a private server per count: nothing else in it
+                        redis_servers.append(RedisServer())
+                        urls[count] = redis_servers[-1].url
+                figures = stored_latency(urls, script, runs, args.turns)
+                first = figures[counts[0]]
+                rows += [[stores[kind][0], f"{count:,}", f"{r['p50_ms']:.3f}",
+                          f"{r['mean_ms']:.3f}", f"{r['p99_ms']:.3f}",
+                          f"{r['p50_ms'] / first['p50_ms']:.2f}"]
+                         for count, r in figures.items()]  # fmt: skip
+            if rows:
+                print("\nturn latency in-process (Triage.converse), stores taking turns in batches")
+                print(table(["store", "stored", "p50 ms", "mean ms", "p99 ms",
+                             f"p50 / {counts[0]:,}'s"], rows))  # fmt: skip
             print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
         finally:
-            redis_server.kill()
+            for server in redis_servers:  # no persistence: their keys go with them
+                server.kill()
     return 0
 
 

@@ -25,7 +25,7 @@ BENCH = Path(__file__).resolve().parent
 # serve_bench beside this file; skill and tests from the repository root.
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]
 
-from serve_bench import SECRET, load, transcripts, workers  # noqa: E402
+from serve_bench import SECRET, load, transcripts, worker_rss_mb  # noqa: E402
 
 from skill import content  # noqa: E402
 from tests.servers import Gunicorn  # noqa: E402
@@ -69,7 +69,7 @@ def soak(args, runs, server) -> dict:
     samples = []
     while driver.is_alive():
         driver.join(args.sample_every)
-        rss = list(workers(server.proc.pid).values())
+        rss = list(worker_rss_mb(server.proc.pid).values())
         samples.append({"t": round(time.monotonic() - started), "workers": len(rss),
                         "rss_mb": round(sum(rss), 1)})  # fmt: skip
     first, last = samples[0]["rss_mb"], samples[-1]["rss_mb"]

@@ -19,13 +19,17 @@ _UNLOCK = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
-# Takes the lock (KEYS[1]) unless another holder has it, then reads the conversation and the
-# delivery id. A retried call (same token) after a dropped connection finds the lock its own.
+# A delivery already answered (KEYS[3], unexpired by the caller's clock ARGV[3]) gives its
+# stored result at once, without the lock. Otherwise takes the lock (KEYS[1]) unless another
+# holder has it, and reads the conversation (KEYS[2]). A retried call (same token) after a
+# dropped connection finds the lock its own.
 _TAKE = """
+local hit = ARGV[3] ~= '' and redis.call('get', KEYS[3])
+if hit and cjson.decode(hit)['e'] > tonumber(ARGV[3]) then return {'', hit} end
 local holder = redis.call('get', KEYS[1])
 if holder and holder ~= ARGV[1] then return false end
 redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
-return {redis.call('get', KEYS[2]) or '', redis.call('get', KEYS[3]) or ''}
+return {redis.call('get', KEYS[2]) or '', ''}
 """
 # Writes a turn only while the lock still holds this holder's token, and releases it.
 # KEYS: lock, conversation, its audit-run set, delivery id, audit record.
@@ -66,9 +70,10 @@ class RedisStore:
     """Conversations as Redis strings with native expiry, shared by every service instance.
 
     A short per-conversation lock makes `change` run once per delivery (it renders a reply,
-    which may have effects). Two round trips a turn, each one atomic script: take the lock and
-    read; then write only if the lock is still this turn's (should it ever lapse, nothing is
-    written and the turn starts again), releasing it in the same script.
+    which may have effects, such as alerting the clinic). Two round trips a turn, each one
+    atomic script: take the lock and read; then write only if the lock is still this turn's
+    (should it ever lapse, nothing is written and the turn starts again), releasing it in the
+    same script. A delivery answered before costs one round trip and takes no lock.
     """
 
     def __init__(self, url: str, audit_seconds: float = AUDIT_SECONDS, prefix: str = ""):
@@ -86,18 +91,21 @@ class RedisStore:
     def _key(self, kind: str, *parts: str) -> str:
         return ":".join((f"{self.prefix}{kind}", *parts))
 
-    def _acquire(self, lock: str, conv: str, seen: str) -> tuple[str, bytes, bytes]:
+    def _acquire(self, lock, conv, seen, now) -> tuple[str, bytes, bytes]:
         """Take a conversation's lock, waiting briefly for another request to finish with it.
 
-        Returns the token and what the conversation and the delivery id held ('' for nothing).
+        Returns the token, what the conversation held ('' for nothing) and the delivery's
+        stored result ('' for none: then the lock is this turn's).
         """
         token, deadline, pause = os.urandom(8).hex(), time.monotonic() + LOCK_SECONDS / 2, 0.001
+        args = [token, LOCK_SECONDS * 1000, repr(now) if seen else ""]
         while True:
-            found = self._take(keys=[lock, conv, seen], args=[token, LOCK_SECONDS * 1000])
+            found = self._take(keys=[lock, conv, seen or conv], args=args)
             if found:
                 return token, found[0], found[1]
             if time.monotonic() > deadline:
                 raise StoreUnavailable("conversation stayed locked")
+            # Only two messages of one person at once wait here: rare, so a short poll will do.
             time.sleep(pause)
             pause = min(pause * 2, 0.02)
 
@@ -106,11 +114,10 @@ class RedisStore:
         seen = self._key("dedupe", dedupe) if dedupe else ""
         try:
             while True:
-                token, raw, hit = self._acquire(lock, conv, seen or conv)
+                token, raw, hit = self._acquire(lock, conv, seen, now)
+                if hit:
+                    return json.loads(hit)["r"]
                 try:
-                    if seen and hit and json.loads(hit)["e"] > now:
-                        self._unlock(keys=[lock], args=[token])
-                        return json.loads(hit)["r"]
                     stored = json.loads(raw) if raw else None
                     new, result = change(stored["s"] if stored and stored["e"] > now else None)
                     if self._write(key, lock, token, new, result, now, ttl, seen, audit):

@@ -1,14 +1,41 @@
-"""SQLite, the default store: one file in WAL mode, no server to run."""
+"""SQLite, the default store: one file in WAL mode, no server to run.
+
+Gunicorn's workers are processes sharing the file. Their turns are ordered by two kinds of OS
+record lock on a lock file beside the database (`<db>.lock`), which wake the next waiter the
+moment they are released (SQLite's busy handler sleeps in steps of milliseconds instead):
+
+- a conversation lock, one byte of the file chosen by the key's hash, held for the whole turn
+  (read, `change`, write), so `change` runs once per delivery on the latest state and two
+  messages of one person never lose either's effect, while other conversations go on;
+- the write lock, byte 0, held only while SQLite writes the turn's rows and commits.
+
+They are open file description locks, through a descriptor of each thread's own. Within one
+process, turns also go one at a time on a thread lock: its threads share one interpreter lock,
+so side by side they gain nothing, and a thread holding the write lock would wait for the
+interpreter lock after each call into SQLite, holding up every other process's writes.
+
+Checkpoints (copying the write-ahead log back into the database, with an fsync) would
+otherwise run inside a commit every thousand pages, holding the write lock for as long as the
+disk takes; a thread of each process runs them instead, after every CHECKPOINT_EVERY commits.
+Commits under way still wait for a checkpoint's fsync, so the fewer checkpoints the better.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
 import sqlite3
+import struct
 import threading
+import zlib
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS, PURGE_EVERY, StoreUnavailable, dumps
 
+log = logging.getLogger(__name__)
 # Counts a hit: a lapsed window starts again at one, a live one counts on; one statement.
 _HIT = (
     "INSERT INTO hits (key, count, expires) VALUES (?, 1, ?) ON CONFLICT (key) DO "
@@ -16,20 +43,27 @@ _HIT = (
     "expires = CASE WHEN expires > ? THEN expires ELSE excluded.expires END RETURNING count"
 )
 
+STRIPES = 4096  # conversation locks: two turns share one only when their keys' hashes collide
+WRITE = 0  # the byte of the write lock; conversation locks follow it
+CHECKPOINT_EVERY = 1000  # commits (each about 40 KB of log) between checkpoints
+# Open file description locks belong to a descriptor, not to the process, so the threads of one
+# worker exclude each other too; the kernel does not report false deadlocks for them.
+_SETLKW = getattr(fcntl, "F_OFD_SETLKW", None)
+_FLOCK = "hhqqi4x"  # struct flock on Linux: type, whence, start, length, pid
+
 
 class SQLiteStore:
-    """One row per conversation in a SQLite file in WAL mode; writers take the lock up front."""
+    """One row per conversation in a SQLite file in WAL mode, beside its lock file."""
 
     def __init__(self, path: str | Path, audit_seconds: float = AUDIT_SECONDS):
         self.path = str(path)
         self.audit_seconds = audit_seconds
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        # Threads of one process queue here rather than in SQLite's busy handler, which
-        # sleeps in steps of milliseconds; other processes still meet at BEGIN IMMEDIATE.
-        self._writer = threading.Lock()
         self._count = 0
+        self._turn = threading.Lock()  # one turn at a time in this process (see above)
+        self._started = threading.Lock()
+        self._pid, self._due = 0, threading.Event()  # this process's checkpoint thread, if any
         with self._db() as db:
             db.executescript(
                 """
@@ -52,62 +86,116 @@ class SQLiteStore:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
+            # Autocommit mode: reads stand alone, writes open BEGIN IMMEDIATE themselves. The
+            # timeout only covers a writer that does not take the write lock (a sqlite3 shell).
             db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread's work
             self._local.db = db
         return db
 
-    def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
+    @contextmanager
+    def _locked(self, byte: int):
+        """Hold one byte of the lock file (or, without OFD locks, all of it) for the block."""
         try:
-            with self._writer:
+            fd = getattr(self._local, "lock", None)
+            if fd is None:
+                fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+                self._local.lock = fd
+            _hold(fd, byte, True)
+        except OSError as err:
+            raise StoreUnavailable(f"SQLite lock file: {err}") from err
+        try:
+            yield
+        finally:
+            _hold(fd, byte, False)
+
+    @contextmanager
+    def _writing(self):
+        """The write lock and one SQLite write transaction, committed unless the block raises."""
+        with self._locked(WRITE) if _SETLKW else nullcontext():
+            db = self._db()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        self._count += 1
+        if self._count % CHECKPOINT_EVERY == 0:
+            self._checkpointer().set()
+
+    def _checkpointer(self) -> threading.Event:
+        """What wakes this process's checkpoint thread, started on first use (and after fork)."""
+        with self._started:
+            if self._pid != os.getpid():
+                self._pid, self._due = os.getpid(), threading.Event()
+                threading.Thread(
+                    target=self._checkpoints, args=(self._due,), daemon=True,
+                    name="sqlite-checkpoint",
+                ).start()  # fmt: skip
+            return self._due
+
+    def _checkpoints(self, due: threading.Event) -> None:
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        while due.wait():
+            due.clear()
+            try:
+                # Passive: copies what no reader still needs, never waiting for the writers.
+                db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as err:
+                log.warning("SQLite checkpoint failed: %s", err)
+
+    def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
+        stripe = 1 + zlib.crc32(key.encode()) % STRIPES
+        try:
+            with self._turn, self._locked(stripe):
                 return self._transact(key, change, now, ttl, dedupe, audit)
         except sqlite3.Error as err:
             raise StoreUnavailable(f"SQLite: {err}") from err
 
     def _transact(self, key, change, now, ttl, dedupe, audit):
-        db = self._db()
-        self._count += 1
-        if self._count % PURGE_EVERY == 0:
-            self.purge(now)
-        db.execute("BEGIN IMMEDIATE")  # one writer at a time: no lost updates
-        try:
-            # The delivery's stored result and the conversation in one statement (no id, no hit).
-            seen, state = db.execute(
-                "SELECT (SELECT result FROM deliveries WHERE id = ? AND expires > ?), "
-                "(SELECT state FROM conversations WHERE key = ? AND expires > ?)",
-                (dedupe, now, key, now),
-            ).fetchone()
-            if dedupe and seen is not None:
-                db.execute("COMMIT")
-                return json.loads(seen)
-            new, result = change(json.loads(state) if state else None)
-            if new is None:
+        # Only turns holding this conversation's lock write its row, so what is read here stays
+        # current until this turn writes: no need to read inside the write transaction. A
+        # delivery id names one message of one conversation, so the lock covers it too.
+        found = self._db().execute(
+            "SELECT (SELECT result FROM deliveries WHERE id = ? AND expires > ?), "
+            "(SELECT state FROM conversations WHERE key = ? AND expires > ?)",
+            (dedupe, now, key, now),
+        )
+        seen, state = found.fetchone()
+        if dedupe and seen is not None:
+            return json.loads(seen)
+        new, result = change(json.loads(state) if state else None)
+        # Everything is worked out before the write lock is taken, so it is held only to write.
+        record = audit(new) if audit and new is not None else None
+        run = (key, record[0], dumps(record[1]), now + self.audit_seconds) if record else None
+        row = dumps(new) if new is not None else None
+        kept = dumps(result) if dedupe else None
+        with self._writing() as db:
+            if row is None:
                 db.execute("DELETE FROM conversations WHERE key = ?", (key,))
                 db.execute("DELETE FROM audits WHERE key = ?", (key,))
             else:
                 db.execute(
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
-                    (key, dumps(new), now + ttl),
+                    (key, row, now + ttl),
                 )
-                record = audit(new) if audit else None
-                if record:
-                    db.execute(
-                        "INSERT OR REPLACE INTO audits (key, run, record, expires) "
-                        "VALUES (?, ?, ?, ?)",
-                        (key, record[0], dumps(record[1]), now + self.audit_seconds),
-                    )
-            if dedupe:
+            if run:
+                db.execute(
+                    "INSERT OR REPLACE INTO audits (key, run, record, expires) VALUES (?, ?, ?, ?)",
+                    run,
+                )
+            if kept is not None:
                 db.execute(
                     "INSERT OR REPLACE INTO deliveries (id, result, expires) VALUES (?, ?, ?)",
-                    (dedupe, dumps(result), now + DEDUPE_SECONDS),
+                    (dedupe, kept, now + DEDUPE_SECONDS),
                 )
-            db.execute("COMMIT")
-            return result
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+        if self._count % PURGE_EVERY == 0:
+            self.purge(now)
+        return result
 
     def audits(self, key, now):
         rows = self._db().execute(
@@ -116,11 +204,11 @@ class SQLiteStore:
         return [json.loads(record) for (record,) in rows]
 
     def purge(self, now):
-        db = self._db()
-        gone = 0
-        for table in ("conversations", "deliveries", "audits", "hits"):
-            gone += db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
-        return gone
+        with self._writing() as db:
+            return sum(
+                db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
+                for table in ("conversations", "deliveries", "audits", "hits")
+            )
 
     def ping(self):
         try:
@@ -134,8 +222,8 @@ class SQLiteStore:
         return [json.loads(record) for (record,) in rows]
 
     def put_user(self, name, record):
-        with self._writer:
-            self._db().execute(
+        with self._writing() as db:
+            db.execute(
                 "INSERT OR REPLACE INTO staff (name, record) VALUES (?, ?)", (name, dumps(record))
             )
 
@@ -144,11 +232,19 @@ class SQLiteStore:
         return json.loads(row[0]) if row else None
 
     def remove_user(self, name):
-        with self._writer:
-            return self._db().execute("DELETE FROM staff WHERE name = ?", (name,)).rowcount > 0
+        with self._writing() as db:
+            return db.execute("DELETE FROM staff WHERE name = ?", (name,)).rowcount > 0
 
     def hit(self, key, now, window):
-        with self._writer:
+        with self._writing() as db:
             # A lapsed window starts again at one; a live one counts on. One statement: atomic.
-            row = self._db().execute(_HIT, (key, now + window, now, now)).fetchone()
-            return row[0]
+            return db.execute(_HIT, (key, now + window, now, now)).fetchone()[0]
+
+
+def _hold(fd: int, byte: int, take: bool) -> None:
+    """Take (waiting for it) or give back one byte's lock of the lock file."""
+    if _SETLKW is None:  # not Linux: one whole-file lock serialises every turn instead
+        fcntl.flock(fd, fcntl.LOCK_EX if take else fcntl.LOCK_UN)
+        return
+    kind = fcntl.F_WRLCK if take else fcntl.F_UNLCK
+    fcntl.fcntl(fd, _SETLKW, struct.pack(_FLOCK, kind, os.SEEK_SET, byte, 1, 0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
 
 import pytest
@@ -171,3 +173,53 @@ def test_hits_count_within_a_window_and_start_again_after_it(store):
     assert [store.hit("signin:x", NOW + i, 60) for i in range(3)] == [1, 2, 3]
     assert store.hit("signin:y", NOW, 60) == 1
     assert store.hit("signin:x", NOW + 61, 60) == 1
+
+
+def test_a_change_that_fails_writes_nothing_and_frees_the_conversation(store):
+    store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL)
+
+    def broken(old):
+        raise ValueError("the engine broke")
+
+    with pytest.raises(ValueError):
+        store.transact("sms:a", broken, now=NOW, ttl=TTL, dedupe="SMbroken")
+    # Nothing kept for the delivery, so its retry runs; nor is the conversation left locked.
+    assert store.transact("sms:a", put({"n": 2}), now=NOW, ttl=TTL, dedupe="SMbroken") == {"n": 1}
+    assert read(store, "sms:a") == {"n": 2}
+
+
+def _turns_in_a_process(url: str, threads: int, increments: int) -> list:
+    """One worker process: threads that increment one conversation, and all send one delivery."""
+    store, results = open_store(url), []
+
+    def increment(old):
+        old = old or {"n": 0, "once": 0}
+        return {**old, "n": old["n"] + 1}, None
+
+    def once(old):
+        old = old or {"n": 0, "once": 0}
+        return {**old, "once": old["once"] + 1}, f"answered in {os.getpid()}"
+
+    def work():
+        for _ in range(increments):
+            store.transact("sms:shared", increment, now=NOW, ttl=TTL)
+        results.append(store.transact("sms:shared", once, now=NOW, ttl=TTL, dedupe="SMonce"))
+
+    run_threads(threads, work)
+    return results
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_worker_processes_sharing_a_store_lose_nothing_and_answer_a_delivery_once(kind, tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}" if kind == "sqlite" else shared_redis_url()
+    try:
+        with multiprocessing.get_context("spawn").Pool(3) as pool:
+            answers = pool.starmap(_turns_in_a_process, [(url, 4, 30)] * 3)
+        state = read(open_store(url), "sms:shared")
+        assert state["n"] == 3 * 4 * 30
+        assert state["once"] == 1  # the delivery moved the conversation once...
+        replies = {reply for process in answers for reply in process}
+        assert len(replies) == 1  # ...and every copy of it got the same answer
+    finally:
+        if kind == "redis":
+            drop_keys(url)
