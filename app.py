@@ -11,6 +11,8 @@ from skill.channels import alexa
 from skill.channels.messaging import blueprint as messaging
 from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import bp as voice_bp
+from skill.channels.web import SECURITY_HEADERS as WEB_HEADERS
+from skill.channels.web import bp as web_bp
 from skill.ops import endpoints, logs
 from skill.stores import Store, open_store
 
@@ -54,6 +56,7 @@ def create_app(
     endpoints.init_app(app)
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)
+    app.register_blueprint(web_bp)
     alexa.init_app(app, settings, alexa_certificates or alexa.CertificateCache())
     console.init_app(app)
     app.after_request(_secure)
@@ -66,7 +69,7 @@ def create_app(
 
 
 # Pages for people loosen a header or two for themselves (their own styles, say).
-BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS}
+BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS, "web": WEB_HEADERS}
 
 
 def _secure(response):

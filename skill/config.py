@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 DEV_SECRET = "dev-only-not-secret"
 MIN_SECRET = 16  # characters: the key that hashes every address must not be guessable
 APP_ENVS = ("development", "production", "test")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -43,6 +45,10 @@ class Settings:
     alexa_verify: bool = True
     # Privacy
     audit_days: float = 30.0
+    # Web chat: the origins allowed to embed the widget, and its rate limits per 10 minutes
+    webchat_origins: tuple[str, ...] = ()
+    webchat_token_limit: int = 120
+    webchat_client_limit: int = 2000
     # Operations: with a token, /metrics answers only `Authorization: Bearer <token>`
     metrics_token: str = ""
 
@@ -79,6 +85,17 @@ def _flag(env, name: str, default: bool) -> bool:
     raise SettingsError(f"{name}={raw!r}: use 1 or 0")
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    """WEBCHAT_ORIGINS: a comma list of origins, scheme and host (and port), no path."""
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                f"WEBCHAT_ORIGINS: {origin!r} is not an origin like https://clinic.example"
+            )
+    return origins
+
+
 def from_env(env=None, locales=()) -> Settings:
     """Read and check the settings; `locales` are the locale codes the content knows."""
     env = os.environ if env is None else env
@@ -105,6 +122,9 @@ def from_env(env=None, locales=()) -> Settings:
         alexa_verify=_flag(env, "ALEXA_VERIFY", True),
         audit_days=_number(env, "AUDIT_DAYS", 30.0, low=0.0),
         metrics_token=env.get("METRICS_TOKEN", ""),
+        webchat_origins=_origins(env.get("WEBCHAT_ORIGINS", "")),
+        webchat_token_limit=_number(env, "WEBCHAT_TOKEN_LIMIT", 120, int, low=1),
+        webchat_client_limit=_number(env, "WEBCHAT_CLIENT_LIMIT", 2000, int, low=1),
     )
     if locales and settings.default_locale not in locales:
         raise SettingsError(
