@@ -15,7 +15,7 @@ import pytest
 from skill.safety import vignettes
 from skill.service import get_triage
 from skill.triage import render
-from tests.browsing import WIDTHS, axe_source, browser, check_page  # noqa: F401 (fixtures)
+from tests.browsing import WIDTHS, check_page
 from tests.common import PUBLIC_VIGNETTES
 
 CASES = vignettes.load_cases(PUBLIC_VIGNETTES)
@@ -76,7 +76,7 @@ def settings(settings, clinics):
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811 (the fixture imported above)
+def page(browser):
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     page = context.new_page()
     yield page
@@ -150,7 +150,7 @@ def test_the_demo_page_plays_public_cases_to_their_advice(
     live_server,
     script,
     axe_source,
-    how,  # noqa: F811
+    how,
 ):
     for case in CASES[:: 3 if how == "click" else 5]:
         page.goto(live_server + "/web/demo")
@@ -177,7 +177,7 @@ def test_at_360_pixels_the_widget_fits_and_its_buttons_are_big_enough(
     page,
     live_server,
     script,
-    axe_source,  # noqa: F811
+    axe_source,
 ):
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(live_server + "/web/demo")
