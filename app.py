@@ -13,6 +13,7 @@ from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import bp as voice_bp
 from skill.channels.web import SECURITY_HEADERS as WEB_HEADERS
 from skill.channels.web import bp as web_bp
+from skill.channels.whatsapp_buttons import WhatsAppButtons
 from skill.ops import endpoints, logs
 from skill.stores import Store, open_store
 
@@ -34,6 +35,7 @@ def create_app(
     store: Store | None = None,
     outbound: OutboundSMS | None = None,
     alexa_certificates: alexa.CertificateCache | None = None,
+    whatsapp_buttons: WhatsAppButtons | None = None,
 ):
     """Build the Flask app; tests pass their own settings and content, and may pass the parts
     that stand in for what they cannot reach (Twilio's API, Amazon's certificate host)."""
@@ -54,6 +56,8 @@ def create_app(
     outbound = outbound or OutboundSMS.from_settings(settings)
     service.init_app(app, service.Triage(script, store, settings, outbound=outbound))
     endpoints.init_app(app)
+    if settings.whatsapp_buttons:
+        app.extensions["whatsapp_buttons"] = whatsapp_buttons or WhatsAppButtons(settings)
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)
     app.register_blueprint(web_bp)

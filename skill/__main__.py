@@ -202,6 +202,29 @@ def users(args) -> int:
     return 0
 
 
+def whatsapp_content(args) -> int:
+    """List the WhatsApp button templates the content needs; --sync makes or refreshes them."""
+    from skill.channels.whatsapp_buttons import WhatsAppButtons, templates
+
+    script = content.load(args.content)
+    try:
+        settings = config.from_env()
+    except config.SettingsError as err:
+        print(f"setting fault: {err}", file=sys.stderr)
+        return 2
+    needed = templates(script)
+    if not args.sync:
+        for name, body in needed.items():
+            print(name, json.dumps(body["types"]))
+        return 0
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        print("whatsapp-content: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN", file=sys.stderr)
+        return 2
+    made, deleted = WhatsAppButtons(settings).sync(script)
+    print(f"{len(needed)} templates: {len(made)} made, {len(deleted)} old ones deleted")
+    return 0
+
+
 def _users_parser(sub) -> None:
     p = sub.add_parser("users", help=users.__doc__)
     actions = p.add_subparsers(dest="action", required=True)
@@ -248,6 +271,10 @@ def main(argv=None) -> int:
     p.add_argument("--endpoint", default=alexa_model.ENDPOINT, help="HTTPS URL of POST /alexa")
     p.set_defaults(func=alexa_model_command)
     sub.add_parser("purge", help=purge.__doc__).set_defaults(func=purge)
+    p = sub.add_parser("whatsapp-content", help=whatsapp_content.__doc__)
+    p.add_argument("--content", default=content.DEFAULT_DIR)
+    p.add_argument("--sync", action="store_true", help="make them in the Twilio account")
+    p.set_defaults(func=whatsapp_content)
     _users_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)

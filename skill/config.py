@@ -40,6 +40,7 @@ class Settings:
     voice_min_confidence: float = 0.5
     clinic_phone: str = ""
     voice_sms_summary: bool = False
+    whatsapp_buttons: bool = False  # answer buttons through Content API templates
     # Alexa
     alexa_skill_id: str = ""
     alexa_verify: bool = True
@@ -118,6 +119,7 @@ def from_env(env=None, locales=()) -> Settings:
         voice_min_confidence=_number(env, "VOICE_MIN_CONFIDENCE", 0.5, low=0.0, high=1.0),
         clinic_phone=env.get("CLINIC_PHONE", ""),
         voice_sms_summary=_flag(env, "VOICE_SMS_SUMMARY", False),
+        whatsapp_buttons=_flag(env, "WHATSAPP_BUTTONS", False),
         alexa_skill_id=env.get("ALEXA_SKILL_ID", ""),
         alexa_verify=_flag(env, "ALEXA_VERIFY", True),
         audit_days=_number(env, "AUDIT_DAYS", 30.0, low=0.0),
@@ -132,6 +134,12 @@ def from_env(env=None, locales=()) -> Settings:
         )
     if not settings.state_url.startswith(("sqlite:///", "memory:", "redis://")):
         raise SettingsError(f"STATE_URL={settings.state_url!r}: use sqlite:///PATH or redis://")
+    account = settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
+    if settings.whatsapp_buttons and not account:
+        raise SettingsError(
+            "WHATSAPP_BUTTONS=1 sends through Twilio's API: set TWILIO_ACCOUNT_SID, "
+            "TWILIO_AUTH_TOKEN and TWILIO_FROM"
+        )
     if settings.app_env not in APP_ENVS:
         raise SettingsError(f"APP_ENV={settings.app_env!r}: use one of {', '.join(APP_ENVS)}")
     if settings.app_env == "production":

@@ -337,6 +337,7 @@ MESSAGE_KEYS = (
     "voice_summary",
     "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
     "store_down", "button_yes", "button_no", "button_unsure",
+    "button_choose",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 

@@ -14,7 +14,7 @@ from skill.channels.outbound import ALERT_FROM
 from skill.config import SettingsError, from_env
 from skill.safety.vignettes import load_cases
 from skill.service import get_triage
-from skill.triage import understand
+from skill.triage import render, understand
 from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES
 from tests.drivers import Web
 
@@ -53,7 +53,7 @@ def test_a_retried_send_gets_the_same_reply_and_moves_the_conversation_once(clie
 def test_a_yes_no_question_offers_buttons_that_read_as_its_answers(client, script):
     reply = CHAT.check(CHAT.call(TOKEN, None).to_client(client))
     question = script.questions[script.start]
-    assert reply["options"] == web.options(script, question, "en-GB")
+    assert reply["options"] == render.buttons(script, question, "en-GB")
     read = [understand.read_answer(script, question, understand.read(script, o))
             for o in reply["options"]]  # fmt: skip
     assert read == ["yes", "no", "unsure"]
@@ -61,7 +61,7 @@ def test_a_yes_no_question_offers_buttons_that_read_as_its_answers(client, scrip
 
 def test_every_questions_buttons_read_as_its_answers(script):
     for question in script.questions.values():
-        offered = web.options(script, question, "en-GB")
+        offered = render.buttons(script, question, "en-GB")
         if question.type == "choice":
             assert [understand.read_answer(script, question, understand.read(script, o))
                     for o in offered] == [o.id for o in question.options]  # fmt: skip

@@ -25,7 +25,7 @@ from flask import Blueprint, Response, jsonify, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from skill.channels import base
-from skill.content import Question, Script
+from skill.content import Script
 from skill.ops.endpoints import client_address
 from skill.service import Inbound, get_triage
 from skill.stores import conversation_key
@@ -142,20 +142,9 @@ def _render(script: Script, reply: Reply) -> dict:
     waiting = reply.question if reply.question and not reply.outcome else None
     return {
         "text": render.text(script, reply),
-        "options": options(script, waiting, reply.locale) if waiting else [],
+        "options": render.buttons(script, waiting, reply.locale) if waiting else [],
         "ended": reply.ended,
     }
-
-
-def options(script: Script, question: Question, locale: str) -> list[str]:
-    """The answers to offer as buttons, each words the engine reads as that answer; none for
-    a number (the runner types it)."""
-    if question.type == "yes_no":
-        keys = ("button_yes", "button_no") + (("button_unsure",) if question.unsure else ())
-        return [script.fill(script.messages[key], locale) for key in keys]
-    if question.type == "choice":
-        return [option.label for option in question.options]
-    return []
 
 
 def _allowed_origins() -> set[str]:
