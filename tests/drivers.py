@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from skill import content
 from skill.channels import alexa, alexa_model
 from skill.channels.alexa_verify import CertificateCache
+from skill.config import Settings
 from skill.content import sms
 from skill.triage import render
 from tests.alexa_pki import GOOD_URL, CountingFetch, make_pki, signed_headers
@@ -338,7 +339,9 @@ class Web:
         return ""  # the widget opens with our greeting, before the runner types anything
 
     def conversation(self, script: content.Script, locale: str, n: int) -> _Chatting:
-        return _Chatting(self, script, locale, f"web{n:06d}-{uuid.uuid4().hex}")
+        # No number to read a locale from: the web chat speaks the service's DEFAULT_LOCALE.
+        token = f"web{n:06d}-{uuid.uuid4().hex}"
+        return _Chatting(self, script, Settings.default_locale, token)
 
 
 @dataclass
