@@ -6,6 +6,7 @@ Set SCREENSHOTS=DIR to keep pictures of the widget at 1280 and 360 pixels wide.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -200,11 +201,16 @@ def test_a_clinic_page_on_an_allowed_origin_works_and_keeps_its_styles_out(
     yes = page.get_by_role("button", name=script.fill(script.messages["button_yes"], LOCALE))
     assert yes.is_visible()  # the page's `button { display: none }` stays outside
     assert yes.evaluate("b => getComputedStyle(b).fontSize") == "16px"
+    send = page.get_by_role("button", name="Send").bounding_box()
+    assert 44 <= send["height"] <= 64  # not sized by the page's 40px root font
     theirs = page.locator("#theirs").evaluate("b => getComputedStyle(b).backgroundColor")
     assert theirs != yes.evaluate("b => getComputedStyle(b).backgroundColor")
     yes.click()
     wait_reply(page, 1)
     assert get_triage(app).store.all_audits(get_triage(app).clock())
+    if os.environ.get("SCREENSHOTS"):
+        page.set_viewport_size({"width": 360, "height": 740})
+        page.screenshot(path=f"{os.environ['SCREENSHOTS']}/web-clinic-360.png", full_page=True)
 
 
 def test_a_page_on_another_origin_is_refused(page, app, live_server, script, clinics):
