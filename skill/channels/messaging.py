@@ -101,6 +101,8 @@ def _with_buttons(triage: Triage, buttons, message: Inbound) -> str:
     once per delivery: a retried delivery sends nothing again. A reply without buttons, or
     one whose buttons cannot be sent, goes as TwiML."""
     body = triage.converse(message, _render_buttons).body
+    if isinstance(body, str):  # a retry of a delivery answered before buttons were turned on
+        return body
     if not body["ask"]:
         return body["twiml"]
     # Counted in the store, so that a retry on another worker sees the first delivery too.
