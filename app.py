@@ -12,6 +12,9 @@ from skill.channels import alexa
 from skill.channels.messaging import blueprint as messaging
 from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import bp as voice_bp
+from skill.channels.web import SECURITY_HEADERS as WEB_HEADERS
+from skill.channels.web import bp as web_bp
+from skill.channels.whatsapp_buttons import WhatsAppButtons
 from skill.ops import endpoints, logs
 from skill.stores import Store, open_store
 
@@ -33,6 +36,7 @@ def create_app(
     store: Store | None = None,
     outbound: OutboundSMS | None = None,
     alexa_certificates: alexa.CertificateCache | None = None,
+    whatsapp_buttons: WhatsAppButtons | None = None,
 ):
     """Build the Flask app; tests pass their own settings and content, and may pass the parts
     that stand in for what they cannot reach (Twilio's API, Amazon's certificate host)."""
@@ -53,8 +57,11 @@ def create_app(
     outbound = outbound or OutboundSMS.from_settings(settings)
     service.init_app(app, service.Triage(script, store, settings, outbound=outbound))
     endpoints.init_app(app)
+    if settings.whatsapp_buttons:
+        app.extensions["whatsapp_buttons"] = whatsapp_buttons or WhatsAppButtons(settings)
     app.register_blueprint(messaging)
     app.register_blueprint(voice_bp)
+    app.register_blueprint(web_bp)
     alexa.init_app(app, settings, alexa_certificates or alexa.CertificateCache())
     console.init_app(app)
     app.after_request(_secure)
@@ -87,7 +94,7 @@ def _landing_page(script: content.Script) -> str:
 
 
 # Pages for people loosen a header or two for themselves (their own styles, say).
-BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS}
+BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS, "web": WEB_HEADERS}
 
 
 def _secure(response):

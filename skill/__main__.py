@@ -1,4 +1,4 @@
-"""Command line: `python -m skill run|chat|simulate|check|vignettes|graph|alexa-model|purge|users`.
+"""Command line: `python -m skill COMMAND` (run, chat, simulate, check, vignettes, graph, ...).
 
 A thin dispatcher: each command and its options live in their own module under skill/cli/.
 """
@@ -8,9 +8,19 @@ from __future__ import annotations
 import argparse
 import sys
 
-from skill.cli import alexa_model, chat, check, graph, purge, run, users, vignettes
+from skill.cli import (
+    alexa_model,
+    chat,
+    check,
+    graph,
+    purge,
+    run,
+    users,
+    vignettes,
+    whatsapp_content,
+)
 
-COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge, users)
+COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge, users, whatsapp_content)
 
 
 def parser() -> argparse.ArgumentParser:

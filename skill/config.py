@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ DEV_SECRET = "dev-only-not-secret"
 MIN_SECRET = 16  # characters: the key that hashes every address must not be guessable
 APP_ENVS = ("development", "production", "test")
 ENV_FILE = ".env"
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class SettingsError(ValueError):
@@ -45,11 +47,16 @@ class Settings:
     voice_min_confidence: float = 0.5
     clinic_phone: str = ""
     voice_sms_summary: bool = False
+    whatsapp_buttons: bool = False  # answer buttons through Content API templates
     # Alexa
     alexa_skill_id: str = ""
     alexa_verify: bool = True
     # Privacy
     audit_days: float = 30.0
+    # Web chat: the origins allowed to embed the widget, and its rate limits per 10 minutes
+    webchat_origins: tuple[str, ...] = ()
+    webchat_token_limit: int = 120
+    webchat_client_limit: int = 2000
     # Operations: with a token, /metrics answers only `Authorization: Bearer <token>`
     metrics_token: str = ""
 
@@ -112,6 +119,17 @@ def environment() -> dict[str, str]:
     return {**read_env_file(os.environ.get("ENV_FILE") or ENV_FILE), **os.environ}
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    """WEBCHAT_ORIGINS: a comma list of origins, scheme and host (and port), no path."""
+    origins = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                f"WEBCHAT_ORIGINS: {origin!r} is not an origin like https://clinic.example"
+            )
+    return origins
+
+
 def from_env(env=None, locales=()) -> Settings:
     """Read and check the settings (from `environment()` by default) for the content's locales."""
     env = environment() if env is None else env
@@ -134,10 +152,14 @@ def from_env(env=None, locales=()) -> Settings:
         voice_min_confidence=_number(env, "VOICE_MIN_CONFIDENCE", 0.5, low=0.0, high=1.0),
         clinic_phone=env.get("CLINIC_PHONE", ""),
         voice_sms_summary=_flag(env, "VOICE_SMS_SUMMARY", False),
+        whatsapp_buttons=_flag(env, "WHATSAPP_BUTTONS", False),
         alexa_skill_id=env.get("ALEXA_SKILL_ID", ""),
         alexa_verify=_flag(env, "ALEXA_VERIFY", True),
         audit_days=_number(env, "AUDIT_DAYS", 30.0, low=0.0),
         metrics_token=env.get("METRICS_TOKEN", ""),
+        webchat_origins=_origins(env.get("WEBCHAT_ORIGINS", "")),
+        webchat_token_limit=_number(env, "WEBCHAT_TOKEN_LIMIT", 120, int, low=1),
+        webchat_client_limit=_number(env, "WEBCHAT_CLIENT_LIMIT", 2000, int, low=1),
     )
     if locales and settings.default_locale not in locales:
         raise SettingsError(
@@ -145,6 +167,12 @@ def from_env(env=None, locales=()) -> Settings:
         )
     if not settings.state_url.startswith(("sqlite:///", "memory:", "redis://")):
         raise SettingsError(f"STATE_URL={settings.state_url!r}: use sqlite:///PATH or redis://")
+    account = settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
+    if settings.whatsapp_buttons and not account:
+        raise SettingsError(
+            "WHATSAPP_BUTTONS=1 sends through Twilio's API: set TWILIO_ACCOUNT_SID, "
+            "TWILIO_AUTH_TOKEN and TWILIO_FROM"
+        )
     if settings.app_env not in APP_ENVS:
         raise SettingsError(f"APP_ENV={settings.app_env!r}: use one of {', '.join(APP_ENVS)}")
     if settings.app_env == "production":

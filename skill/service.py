@@ -41,8 +41,8 @@ GENERIC_LOCALE = "en"  # the content's wording for a locale it does not have
 class Inbound:
     """One thing a runner did on a channel, in the same shape whatever the platform."""
 
-    channel: str  # sms | whatsapp | voice | alexa: the metrics label and part of the key
-    address: str  # whose conversation: a number, CallSid or Alexa session id (stored hashed)
+    channel: str  # sms | whatsapp | voice | alexa | web: the metrics label and part of the key
+    address: str  # whose: a number, CallSid, Alexa session id or web token (stored hashed)
     message: str | engine.Event  # the words, or what happened without words
     delivery: str | None = None  # the platform's id for this delivery: a retry gets the same
     locale: str = ""  # from Triage.locale; "" for the default

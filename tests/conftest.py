@@ -15,6 +15,8 @@ from skill.config import Settings
 from tests.common import ALEXA_SKILL_ID, CLINIC_ALERTS, TWILIO_TOKEN, free_port
 from tests.fake_twilio import FakeTwilio
 
+pytest_plugins = ["tests.browsing"]  # the browser suites' Chromium and axe-core fixtures
+
 
 @pytest.fixture(scope="session")
 def script():

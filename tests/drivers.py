@@ -20,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from skill import content
 from skill.channels import alexa, alexa_model
 from skill.channels.alexa_verify import CertificateCache
+from skill.config import Settings
 from skill.content import sms
 from skill.triage import render
 from tests.alexa_pki import GOOD_URL, CountingFetch, make_pki, signed_headers
@@ -301,4 +302,64 @@ class _Session:
         return max(asked, key=lambda q: len(q.voice), default=None), next(iter(advised), None)
 
 
-CHANNELS = [Messaging("sms"), Messaging("whatsapp"), Voice(), Alexa()]
+@dataclass(frozen=True)
+class Web:
+    """The web chat widget's JSON calls: a start, then each message, under the widget's token."""
+
+    name: str = "web"
+    retried: bool = True  # the widget sends again with the same id when no answer came
+    path: str = "/web/message"
+
+    prepare = Messaging.prepare
+
+    def call(self, token: str, text: str | None, delivery: str | None = None) -> Call:
+        """A message (`text`), or the start when text is None; `delivery` is the send's id."""
+        body = {"token": token, "id": delivery or uuid.uuid4().hex}
+        if text is not None:
+            body["text"] = text
+        return Call("/web/start" if text is None else self.path, body=json.dumps(body).encode())
+
+    def check(self, response) -> dict:
+        """The widget's JSON: words to show, the answers to offer, and whether it ended."""
+        assert response.status_code == 200, response.status_code
+        assert response.headers["Content-Type"].startswith("application/json")
+        out = json.loads(body_of(response))
+        assert set(out) == {"text", "options", "ended"}, out
+        assert isinstance(out["text"], str) and len(out["text"]) <= MAX_MESSAGE
+        assert all(isinstance(o, str) and o for o in out["options"])
+        return out
+
+    def reply(self, response) -> str:
+        """The words the widget shows."""
+        return self.check(response)["text"]
+
+    said = reply
+
+    def opening(self, case: dict) -> str:
+        return ""  # the widget opens with our greeting, before the runner types anything
+
+    def conversation(self, script: content.Script, locale: str, n: int) -> _Chatting:
+        # No number to read a locale from: the web chat speaks the service's DEFAULT_LOCALE.
+        token = f"web{n:06d}-{uuid.uuid4().hex}"
+        return _Chatting(self, script, Settings.default_locale, token)
+
+
+@dataclass
+class _Chatting:
+    channel: Web
+    script: content.Script
+    locale: str
+    token: str
+    started: bool = False
+
+    def call(self, message: str) -> Call:
+        """The start first, as the widget sends it on load; then each message."""
+        if not self.started:
+            self.started = True
+            return self.channel.call(self.token, None)
+        return self.channel.call(self.token, message)
+
+    read = _Texting.read
+
+
+CHANNELS = [Messaging("sms"), Messaging("whatsapp"), Voice(), Alexa(), Web()]

@@ -1,7 +1,8 @@
 """A stand-in for Twilio's REST API on a loopback port, reached through twilio's http_client.
 
 It records every POST to /2010-04-01/Accounts/{sid}/Messages.json, can fail the next tries
-with a status, and can hold requests until the test releases them.
+with a status, and can hold requests until the test releases them. It also keeps Content API
+templates (/v1/Content: list, create from JSON, delete), as content.twilio.com does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from urllib.parse import parse_qs
 from twilio.http.http_client import TwilioHttpClient
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
-API = "https://api.twilio.com"
+CONTENT = re.compile(r"^/v1/Content(?:/(?P<sid>HX\w+))?(?:\?.*)?$")
+HOSTS = ("https://api.twilio.com", "https://content.twilio.com")
 
 
 class LocalTwilioClient(TwilioHttpClient):
@@ -27,7 +29,9 @@ class LocalTwilioClient(TwilioHttpClient):
         self.base = base
 
     def request(self, method, url, *args, **kwargs):
-        return super().request(method, url.replace(API, self.base, 1), *args, **kwargs)
+        for host in HOSTS:
+            url = url.replace(host, self.base, 1)
+        return super().request(method, url, *args, **kwargs)
 
 
 class FakeTwilio:
@@ -37,6 +41,7 @@ class FakeTwilio:
         self.attempts: list[dict] = []
         self.messages: list[dict] = []
         self.failures: list[int] = []  # statuses to answer the next tries with, in order
+        self.contents: dict[str, dict] = {}  # Content API templates by sid
         self.release = threading.Event()
         self.release.set()
         self._changed = threading.Condition()
@@ -67,7 +72,36 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if not CONTENT.match(self.path):
+                    return self._json(404, {"code": 20404, "message": "not found"})
+                listed = sorted(fake.contents.values(), key=lambda c: c["sid"])
+                self._json(200, {"contents": listed, "meta": {"next_page_url": None}})
+
+            def do_DELETE(self):
+                found = CONTENT.match(self.path)
+                gone = found and fake.contents.pop(found["sid"] or "", None)
+                self._json(204 if gone else 404, {})
+
+            def _content(self, body: bytes) -> None:
+                created = json.loads(body)
+                sid = f"HX{len(fake.contents) + 1:032d}"
+                while sid in fake.contents:
+                    sid = f"HX{int(sid[2:]) + 1:032d}"
+                fake.contents[sid] = {**created, "sid": sid}
+                self._json(201, fake.contents[sid])
+
+            def _json(self, status: int, body: dict) -> None:
+                data = json.dumps(body).encode() if status != 204 else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):
+                if CONTENT.match(self.path):
+                    return self._content(self.rfile.read(int(self.headers["Content-Length"])))
                 match = MESSAGES.match(self.path)
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
@@ -87,12 +121,7 @@ class FakeTwilio:
                         "to": form.get("To"), "from": form.get("From"), "body": form.get("Body"),
                         "status": "queued", "num_segments": "1", "direction": "outbound-api",
                     }  # fmt: skip
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._json(status, body)
 
             def log_message(self, *args):
                 pass  # keep test output quiet

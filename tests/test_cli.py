@@ -1,9 +1,12 @@
-"""The command line: a terminal chat, and simulate driven turn by turn by another program."""
+"""The command line: a terminal chat, simulate driven turn by turn by another program, and
+the WhatsApp button templates."""
 
 import json
 import subprocess
 import sys
 
+from skill import content
+from skill.channels.whatsapp_buttons import templates
 from tests.common import message_text
 
 BURSITIS = ["outer hip hurts when I lie on it", "no", "yes", "no", "no", "no", "52", "no", "no"]
@@ -48,3 +51,15 @@ def test_simulate_answers_each_line_at_once_as_json(script):
         "outcome": {"level": "self_care", "condition": "trochanteric_bursitis"},
         "ended": True,
     }
+
+
+def test_whatsapp_content_lists_the_templates_and_sync_needs_the_account():
+    env = {"PATH": "/usr/bin:/bin"}
+    listed = subprocess.run([sys.executable, "-m", "skill", "whatsapp-content"], env=env,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    names = [line.split(" ", 1)[0] for line in listed.stdout.splitlines()]
+    assert names == list(templates(content.load()))
+    sync = subprocess.run([sys.executable, "-m", "skill", "whatsapp-content", "--sync"], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert sync.returncode == 2 and "TWILIO_ACCOUNT_SID" in sync.stderr

@@ -8,6 +8,7 @@ import secrets
 
 from flask import abort, redirect, request, session, url_for
 
+from skill.ops.endpoints import client_address
 from skill.service import get_triage
 
 SIGNIN_WINDOW = 15 * 60  # seconds
@@ -60,15 +61,8 @@ def too_many_attempts(name: str) -> bool:
     """Count this sign-in attempt; True when the name or the client has made too many."""
     store, secret, now = triage().store, triage().settings.state_secret, triage().clock()
     by_name = store.hit(_key(secret, "name", name.lower()), now, SIGNIN_WINDOW)
-    by_client = store.hit(_key(secret, "client", _client()), now, SIGNIN_WINDOW)
+    by_client = store.hit(_key(secret, "client", client_address()), now, SIGNIN_WINDOW)
     return by_name > SIGNIN_PER_NAME or by_client > SIGNIN_PER_CLIENT
-
-
-def _client() -> str:
-    """The address the request came from; behind a trusted proxy, the one it saw."""
-    if triage().settings.trust_proxy and request.headers.get("X-Forwarded-For"):
-        return request.headers["X-Forwarded-For"].split(",")[-1].strip()
-    return request.remote_addr or ""
 
 
 def _key(secret: str, kind: str, value: str) -> str:

@@ -346,8 +346,8 @@ MESSAGE_KEYS = (
     "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
     "voice_summary",
     "say_intro", "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary",
-    "skill_description",
-    "store_down",
+    "skill_description", "store_down", "button_yes", "button_no", "button_unsure",
+    "button_choose",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 

@@ -48,6 +48,13 @@ def prometheus():
     return Response(body, content_type=content_type)
 
 
+def client_address() -> str:
+    """The address the request came from; behind a trusted proxy, the one it saw."""
+    if get_triage().settings.trust_proxy and request.headers.get("X-Forwarded-For"):
+        return request.headers["X-Forwarded-For"].split(",")[-1].strip()
+    return request.remote_addr or ""
+
+
 def _start() -> None:
     """Take the caller's request id when it is sane, else make one."""
     given = request.headers.get("X-Request-Id", "")

@@ -85,6 +85,17 @@ def outcome_text(script: Script, outcome: Outcome, locale: str, *, voice: bool) 
     return script.fill(f"{outcome.short}\n{footer}".strip(), locale)
 
 
+def buttons(script: Script, question: Question, locale: str) -> list[str]:
+    """The answers a channel with buttons offers (web chat, WhatsApp), each in words the
+    engine reads as that answer; none for a number, which is typed."""
+    if question.type == "yes_no":
+        keys = ("button_yes", "button_no") + (("button_unsure",) if question.unsure else ())
+        return [script.fill(script.messages[key], locale) for key in keys]
+    if question.type == "choice":
+        return [option.label for option in question.options]
+    return []
+
+
 def hints(question: Question | None) -> tuple[str, ...]:
     """Words a speech recogniser should expect for this question."""
     if question is None:

@@ -35,6 +35,9 @@ class BrokenStore:
     def ping(self):
         return True
 
+    def hit(self, key, now, window):
+        return 1
+
 
 def _faults(client, channel: str) -> float:
     pattern = rf'^triage_faults_total\{{channel="{channel}"\}} (\S+)$'

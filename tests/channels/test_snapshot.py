@@ -1,5 +1,5 @@
 """Every reply byte for byte: the public and project cases, and a few awkward conversations,
-played through all four channels (SMS, WhatsApp, voice, Alexa) over the signed webhooks.
+played through all five channels (SMS, WhatsApp, voice, Alexa, web chat) over their webhooks.
 
 A guard for changes that should not change what runners get (moving code, a new layout). The
 digests live in tests/channels/snapshots/replies.json, with the digest of the content they come

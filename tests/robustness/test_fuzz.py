@@ -6,6 +6,7 @@ channel's limits. Whatever a content file holds, loading it either works or rais
 naming the file and the place, never another exception. `make fuzz` runs many more examples.
 """
 
+import json
 import os
 import re
 import shutil
@@ -112,7 +113,21 @@ def alexa_requests(draw, channel, script):
     return channel.call(session, request, locale=locale, extra=stray)
 
 
-REQUESTS = {"sms": texts, "whatsapp": texts, "voice": call_steps, "alexa": alexa_requests}
+@st.composite
+def web_calls(draw, channel, script):
+    """One web chat call: a start or a message, with good, odd or missing fields."""
+    token = draw(st.sampled_from(["t" * 32, "web-token-0123456789abcdef"]) | TEXT)
+    call = channel.call(token, draw(st.none() | WORDS), delivery=draw(TEXT | st.just("1")))
+    body = json.loads(call.body)
+    body.update(draw(st.dictionaries(st.sampled_from(["token", "id", "text", "x"]), JSON,
+                                     max_size=2)))  # fmt: skip
+    call.body = json.dumps(draw(st.just(body) | JSON)).encode()
+    call.headers = draw(st.dictionaries(HEADER_NAME, HEADER_VALUE, max_size=3))
+    return call
+
+
+REQUESTS = {"sms": texts, "whatsapp": texts, "voice": call_steps, "alexa": alexa_requests,
+            "web": web_calls}  # fmt: skip
 
 
 @pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.name)
