@@ -12,6 +12,7 @@ message and the clinic alert come from the channel contract (skill.channels.base
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import unicodedata
@@ -79,16 +80,20 @@ def alexa():
     session_id = dig(payload, "session", "sessionId")
     if not isinstance(session_id, str) or not session_id:
         return jsonify(error="request has no session id"), 400
+    intent = dig(payload, "request", "intent")
     inbound = Inbound(
-        CHANNEL, session_id, _message(triage.script, kind, dig(payload, "request", "intent")),
+        CHANNEL, session_id, _message(triage.script, kind, intent),
         locale=triage.locale(platform=dig(payload, "request", "locale")),
     )  # fmt: skip
+    # Words Alexa could not match to any intent are lost: say how to be heard next time.
+    unheard = dig(intent, "name") == alexa_model.FALLBACK_INTENT
+    render = functools.partial(respond, hint=unheard)
 
     def turn():
         if inbound.message is Event.CLOSE:
             triage.converse(inbound, base.nothing)
             return jsonify(EMPTY)  # Alexa takes no speech when a session has ended
-        response = triage.converse(inbound, respond).body
+        response = triage.converse(inbound, render).body
         if response["response"].get("shouldEndSession"):
             # Alexa sends nothing more once a skill ends its session: close it now.
             triage.converse(dataclasses.replace(inbound, message=Event.CLOSE), base.nothing)
@@ -129,18 +134,23 @@ def _resolved(slot: object) -> str | None:
     return None
 
 
-def respond(script: Script, reply: Reply) -> dict:
-    """The Alexa response for an engine reply: SSML, a reprompt or an outcome card."""
+def respond(script: Script, reply: Reply, *, hint: bool = False) -> dict:
+    """The Alexa response for an engine reply: SSML, a reprompt or an outcome card; with
+    `hint`, how to tell something new is said before the question waiting (alexa_hint)."""
     if reply.silent:  # the engine forgot the conversation: say goodbye and end
         return _ending(script.fill(script.messages["goodbye"], reply.locale))
     body = {}
-    if reply.question:  # Alexa has no keypad: the spoken-only way to answer
+    said = render.speech(script, reply, keypad=False)
+    if reply.question or reply.describe:  # Alexa has no keypad: the spoken-only way to answer
         asked = render.body(script, reply, voice=True, keypad=False)
         body["reprompt"] = {"outputSpeech": ssml(asked)}
+        if hint and reply.question:
+            notices = render.notices(script, reply, voice=True)
+            said = "\n".join([*notices, script.fill(script.messages["alexa_hint"], reply.locale), asked])
     if reply.outcome:
         more = script.fill(f"{reply.outcome.short}\n\n{reply.outcome.more}", reply.locale)
         body["card"] = {"type": "Simple", "title": script.name, "content": more}
-    body["outputSpeech"] = ssml(render.speech(script, reply, keypad=False))
+    body["outputSpeech"] = ssml(said)
     body["shouldEndSession"] = bool(reply.ended)
     return _envelope(body)
 

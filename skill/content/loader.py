@@ -336,13 +336,15 @@ MESSAGE_KEYS = (
     "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
     "voice_summary",
     "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary", "skill_description",
-    "store_down",
+    "store_down", "describe", "voice_describe", "alexa_hint",
 )  # fmt: skip
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
 
 def _load_messages(r: _Reader):
-    top = r.mapping(r.data, "file", required=("messages", "vocabulary", "commands"))
+    top = r.mapping(
+        r.data, "file", required=("messages", "vocabulary", "commands"), optional=("carriers",)
+    )
     raw = r.mapping(top["messages"], "messages", required=MESSAGE_KEYS)
     messages = {}
     for key in MESSAGE_KEYS:
@@ -369,6 +371,7 @@ def _load_messages(r: _Reader):
         messages,
         {k: r.words(v, f"vocabulary.{k}") for k, v in vocab.items()},
         {k: r.words(v, f"commands.{k}") for k, v in commands.items()},
+        r.words(top.get("carriers", []), "carriers"),
     )
 
 
@@ -386,7 +389,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     )  # fmt: skip
     red_flags, asks = _load_red_flags(readers["red_flags"], phrases, outcomes, str(top["start"]))
     locales = _load_locales(readers["locales"])
-    messages, vocabulary, commands = _load_messages(readers["messages"])
+    messages, vocabulary, commands, carriers = _load_messages(readers["messages"])
     raw_questions = r.mapping(top["questions"], "questions")
     questions = {qid: _load_question(r, qid, raw, phrases) for qid, raw in raw_questions.items()}
     clash = sorted(set(questions) & set(asks))
@@ -399,7 +402,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
         spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
-        context=context, past_counts=past_counts,
+        context=context, past_counts=past_counts, carriers=carriers,
     )  # fmt: skip
     checks.check_graph(script)
     checks.check_budget(script)

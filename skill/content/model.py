@@ -148,6 +148,9 @@ class Script:
     # How a phrase match is read in its context (phrases.yaml `context`), one pattern per kind.
     context: dict[str, re.Pattern] = field(default_factory=dict)
     past_counts: frozenset[str] = frozenset()  # phrases whose past is itself the red flag
+    # Words that lead into free speech on Alexa (messages.yaml `carriers`): they carry no
+    # meaning of their own, so Alexa may drop them and the engine still reads the rest.
+    carriers: tuple[str, ...] = ()
 
     @functools.cached_property
     def any_phrase(self) -> re.Pattern:

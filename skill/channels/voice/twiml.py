@@ -39,7 +39,7 @@ class Speaker:
     def reply(self, script: Script, reply: Reply) -> str:
         """TwiML for the engine's reply; runs once per step, inside the store transaction."""
         response = VoiceResponse()
-        if reply.question:
+        if reply.question or reply.describe:
             # Notices are said before the Gather, so a key pressed early cannot skip them.
             notices = render.notices(script, reply, voice=True)
             if notices:
@@ -101,13 +101,15 @@ class Speaker:
         self._say(response, self._text("voice_emergency" if urgent else "voice_goodbye"))
         response.hangup()
 
-    def _ask(self, response: VoiceResponse, question: Question, prompt: str) -> None:
-        """The question as a Gather, with a reprompt through the engine if nothing is heard."""
+    def _ask(self, response: VoiceResponse, question: Question | None, prompt: str) -> None:
+        """The question (None: the open question) as a Gather, with a reprompt through the
+        engine if nothing is heard."""
         # A typed age has more than one digit: it ends with # or a pause instead.
-        digits = None if question.type == "number" else 1
-        gather = self._gather(response, self._url(q=question.id), render.hints(question), digits)
+        digits = None if question and question.type == "number" else 1
+        waiting = {"q": question.id} if question else {}
+        gather = self._gather(response, self._url(**waiting), render.hints(question), digits)
         self._say(gather, prompt)
-        response.redirect(self._url(q=question.id, noinput=1), method="POST")
+        response.redirect(self._url(**waiting, noinput=1), method="POST")
 
     def _goodbye(self, response: VoiceResponse) -> None:
         self._say(response, self._text("voice_goodbye"))
