@@ -109,8 +109,13 @@ def _message(script: Script, kind: str, intent: object) -> str | Event:
     if kind == "SessionEndedRequest":
         return Event.CLOSE
     name = dig(intent, "name")
-    word = alexa_model.message_for(script, name) if isinstance(name, str) else None
-    return word if word is not None else _slot_text(dig(intent, "slots"))
+    if not isinstance(name, str):
+        return _slot_text(dig(intent, "slots"))
+    word = alexa_model.message_for(script, name)
+    if word is not None:
+        return word
+    lead = alexa_model.answer_lead(script, name)  # "no but ...": the answer, then the rest
+    return " ".join(filter(None, [lead, _slot_text(dig(intent, "slots"))]))
 
 
 def _slot_text(slots: object) -> str:

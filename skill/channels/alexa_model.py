@@ -45,6 +45,8 @@ CHOICE_INTENT, CHOICE_SLOT, CHOICE_TYPE = "ChoiceIntent", "choice", "CHOICE_OPTI
 NUMBER_INTENT, NUMBER_SLOT = "NumberIntent", "number"
 FREE_TEXT_INTENT, FREE_TEXT_SLOT = "FreeTextIntent", "query"
 HEDGE_INTENT, HEDGE_SLOT, HEDGE_TYPE = "HedgeIntent", "hedge", "HEDGE_WORDS"
+# A yes or a no that leads into more: the adapter puts the answer's word before the rest.
+LEAD_INTENTS = {"YesAndIntent": "yes", "NoAndIntent": "no"}
 _CHOICE_SAMPLES = (
     "{c}", "in my {c}", "on my {c}", "in the {c}", "at the {c}", "it's in my {c}",
     "it's the {c}", "it hurts in my {c}", "the pain is in my {c}", "mostly the {c}",
@@ -66,6 +68,12 @@ def message_for(script: Script, intent: str) -> str | None:
         return None
     source = WORD_INTENTS[intent]
     return _words(script, source)[0] if source else ""
+
+
+def answer_lead(script: Script, intent: str) -> str | None:
+    """The answer word a lead intent ("no but ...") puts before the rest, None if not one."""
+    answer = LEAD_INTENTS.get(intent)
+    return script.vocabulary[answer][0] if answer in script.answer_leads else None
 
 
 def _sayable(words) -> list[str]:
@@ -116,6 +124,10 @@ def interaction_model(script: Script) -> dict:
     if hedges:
         intents.append(_intent(HEDGE_INTENT, [f"{{{HEDGE_SLOT}}}"], [(HEDGE_SLOT, HEDGE_TYPE)]))
         types.append({"name": HEDGE_TYPE, "values": [{"name": {"value": h}} for h in hedges]})
+    for name, answer in LEAD_INTENTS.items():
+        if script.answer_leads.get(answer):
+            samples = [f"{lead} {{{FREE_TEXT_SLOT}}}" for lead in script.answer_leads[answer]]
+            intents.append(_intent(name, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
     samples = [f"{lead} {{{FREE_TEXT_SLOT}}}" for lead in dict.fromkeys(script.carriers)]
     intents.append(_intent(FREE_TEXT_INTENT, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
     model = {"invocationName": script.name.lower(), "intents": intents, "types": types}

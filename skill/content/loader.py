@@ -343,8 +343,9 @@ COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
 def _load_messages(r: _Reader):
     top = r.mapping(
-        r.data, "file", required=("messages", "vocabulary", "commands"), optional=("carriers",)
-    )
+        r.data, "file", required=("messages", "vocabulary", "commands"),
+        optional=("carriers", "answer_leads"),
+    )  # fmt: skip
     raw = r.mapping(top["messages"], "messages", required=MESSAGE_KEYS)
     messages = {}
     for key in MESSAGE_KEYS:
@@ -372,7 +373,20 @@ def _load_messages(r: _Reader):
         {k: r.words(v, f"vocabulary.{k}") for k, v in vocab.items()},
         {k: r.words(v, f"commands.{k}") for k, v in commands.items()},
         r.words(top.get("carriers", []), "carriers"),
+        _answer_leads(r, top.get("answer_leads", {}), vocab),
     )
+
+
+def _answer_leads(r: _Reader, raw, vocabulary) -> dict[str, tuple[str, ...]]:
+    """Answer words that may lead into more: each must be a word of the answer it leads."""
+    leads = r.mapping(raw, "answer_leads", optional=("yes", "no"))
+    checked = {}
+    for answer, words in leads.items():
+        checked[answer] = r.words(words, f"answer_leads.{answer}")
+        stray = [w for w in checked[answer] if w not in r.words(vocabulary[answer], "vocabulary")]
+        if stray:
+            raise r.fail(f"answer_leads.{answer}", f"'{stray[0]}' is not a vocabulary.{answer} word")
+    return checked
 
 
 def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Script:
@@ -389,7 +403,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     )  # fmt: skip
     red_flags, asks = _load_red_flags(readers["red_flags"], phrases, outcomes, str(top["start"]))
     locales = _load_locales(readers["locales"])
-    messages, vocabulary, commands, carriers = _load_messages(readers["messages"])
+    messages, vocabulary, commands, carriers, leads = _load_messages(readers["messages"])
     raw_questions = r.mapping(top["questions"], "questions")
     questions = {qid: _load_question(r, qid, raw, phrases) for qid, raw in raw_questions.items()}
     clash = sorted(set(questions) & set(asks))
@@ -403,6 +417,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
         spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
         context=context, past_counts=past_counts, carriers=carriers,
+        answer_leads=leads,
     )  # fmt: skip
     checks.check_graph(script)
     checks.check_budget(script)

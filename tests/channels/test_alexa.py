@@ -89,6 +89,11 @@ class Echo:
     def launch(self) -> dict:
         return self.send({"type": "LaunchRequest"})
 
+    def start(self, description: str = "hip hurts") -> dict:
+        """Launch, and answer the open question with a description that tells nothing."""
+        self.launch()
+        return self.say(("FreeTextIntent", description))
+
     def intent(self, name: str, slots: dict | None = None) -> dict:
         intent = {"name": name, "confirmationStatus": "NONE"}
         if slots:
@@ -104,7 +109,7 @@ class Echo:
         return self.intent(name, {slot: {"name": slot, "value": value}})
 
     def walk(self, steps) -> dict:
-        out = self.launch()
+        out = self.start()
         for step in steps:
             out = self.say(step)
         return out
@@ -139,8 +144,8 @@ def fill(script, key: str, locale: str = "en-GB") -> str:
 
 def test_signed_launch_passes_and_fetches_the_chain_once(echo, fetch, script):
     first = echo.launch()
-    echo.intent("AMAZON.NoIntent")
-    assert waiting(script, first) == script.start
+    assert waiting(script, echo.intent("AMAZON.NoIntent")) == script.start
+    assert fill(script, "describe") in speech(first)
     assert fetch.calls == {GOOD_URL: 1}
 
 
@@ -180,7 +185,7 @@ FORGERIES = [
 
 @pytest.mark.parametrize("case", FORGERIES)
 def test_forged_request_is_refused_and_changes_nothing(echo, script, case):
-    assert waiting(script, echo.launch()) == script.start
+    assert waiting(script, echo.start()) == script.start
     response = _forged(echo, case)
     assert response.status_code == 400
     # The refused "no" moved nothing: the runner is still on the first question.
@@ -242,15 +247,49 @@ def test_local_trial_mode_warns_at_start_and_still_checks_skill_and_clock(
 # ---------------------------------------------------------------- the conversation
 
 
-def test_launch_welcomes_warns_and_asks_the_first_question(echo, script):
+def test_launch_welcomes_warns_and_asks_what_is_wrong(echo, script):
     out = echo.launch()
     said = speech(out)
     assert fill(script, "voice_intro") in said
     assert "not a diagnosis" in said and "call 999" in said
-    assert waiting(script, out) == script.start
-    assert script.questions[script.start].voice in speech(out, "reprompt")
+    assert waiting(script, out) is None and speech(out).endswith(fill(script, "describe"))
+    assert speech(out, "reprompt") == fill(script, "describe")
     assert out["response"]["shouldEndSession"] is False
     assert "keypad" not in said and "press" not in said  # Alexa has no keypad
+    out = echo.intent("AMAZON.YesIntent")  # a description that tells nothing: the questions
+    assert waiting(script, out) == script.start
+
+
+def test_a_description_said_first_is_read_as_the_opening(echo, client, pki, script):
+    echo.launch()
+    out = echo.say(("FreeTextIntent", "outer hip aches when i lie on it and i'm 45"))
+    assert waiting(script, out) == script.start  # red flags are still asked about
+    for answer in TO_AGE:
+        out = echo.say(answer)
+    assert waiting(script, out) == "history"  # the age was already told
+    urgent = Echo(client, pki, session="amzn1.echo-api.session.test-3")
+    urgent.launch()
+    out = urgent.say(("FreeTextIntent", "fell on the ice and can't stand up"))
+    fracture = script.outcomes["fracture_or_dislocation"]
+    assert script.fill(fracture.short, "en-GB") in out["response"]["card"]["content"]
+
+
+def test_a_symptom_after_by_the_way_reaches_the_engine_mid_way(echo, script):
+    out = echo.walk(["AMAZON.NoIntent"])
+    assert waiting(script, out) == "bear_weight"
+    # "by the way I've got a fever" matches the sample "by the way {query}"
+    out = echo.say(("FreeTextIntent", "i've got a fever"))
+    infection = script.outcomes["joint_infection"]
+    assert script.fill(infection.short, "en-GB") in out["response"]["card"]["content"]
+
+
+def test_a_hedge_reaches_the_engine_in_its_own_words_and_is_asked_again(echo, script):
+    out = echo.walk(["AMAZON.NoIntent", "AMAZON.YesIntent"])
+    assert waiting(script, out) == "fever"
+    heard = {"name": "hedge", "value": "doubt it"}
+    out = echo.intent("HedgeIntent", {"hedge": heard})
+    assert fill(script, "hedged") in speech(out) and waiting(script, out) == "fever"
+    assert script.questions["fever"].why.split(".")[0] in speech(out)
 
 
 def test_answers_in_every_intent_lead_to_an_outcome_with_a_card(echo, script):
@@ -293,7 +332,7 @@ def test_choice_answered_by_a_synonym_or_by_its_label(echo, client, pki, script)
 
 
 def test_help_says_what_to_do_and_repeats_the_question(echo, script):
-    echo.launch()
+    echo.start()
     out = echo.intent("AMAZON.HelpIntent")
     assert fill(script, "voice_help") in speech(out)
     assert waiting(script, out) == script.start
@@ -310,13 +349,15 @@ def test_stop_and_cancel_say_goodbye_end_and_forget(echo, script, name):
     assert fill(script, "voice_intro") in speech(echo.intent("AMAZON.YesIntent"))
 
 
-def test_fallback_asks_again_with_the_options(echo, script):
+def test_fallback_asks_again_with_the_options_and_how_to_tell_something_new(echo, script):
     echo.walk(TO_LOCATION)
     out = echo.intent("AMAZON.FallbackIntent")
     said = speech(out)
-    assert fill(script, "not_understood") in said
+    assert fill(script, "not_understood") in said and fill(script, "alexa_hint") in said
+    assert said.index(fill(script, "alexa_hint")) < said.index(script.questions["location"].voice)
     assert waiting(script, out) == "location"
     assert all(o.label in said for o in script.questions["location"].options)
+    assert fill(script, "alexa_hint") not in speech(out, "reprompt")
 
 
 def test_navigate_home_starts_again(echo, script):
