@@ -340,8 +340,10 @@ def _samples(script: content.Script) -> list[tuple[tuple, re.Pattern, str, dict]
 
 def as_heard(said: str) -> str:
     """Words as a speech recogniser writes them: lower case, no punctuation, numbers apart
-    from the words next to them ("34yo" is "34 yo")."""
+    from the words next to them ("34yo" is "34 yo"), no letters drawn out ("noo" is "no")."""
     heard = re.sub(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)", " ", said.lower())
+    drawn = r"\b(?:n+o+|y+e+s+|n+a+h+|y+e+a+h+|n+o+p+e+)\b"  # a yes or a no drawn out
+    heard = re.sub(drawn, lambda m: re.sub(r"(.)\1+", r"\1", m.group(0)), heard)
     return " ".join(re.sub(r"[^\w'. ]|\.(?!\d)", " ", heard).split())
 
 

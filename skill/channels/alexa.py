@@ -114,8 +114,10 @@ def _message(script: Script, kind: str, intent: object) -> str | Event:
     word = alexa_model.message_for(script, name)
     if word is not None:
         return word
-    lead = alexa_model.answer_lead(script, name)  # "no but ...": the answer, then the rest
-    return " ".join(filter(None, [lead, _slot_text(dig(intent, "slots"))]))
+    # "no but ...": the answer, then the rest in its own clause, as it was said, so the
+    # answer's "no" does not deny what follows ("nah, I came down hard").
+    lead = alexa_model.answer_lead(script, name)
+    return ", ".join(filter(None, [lead, _slot_text(dig(intent, "slots"))]))
 
 
 def _slot_text(slots: object) -> str:

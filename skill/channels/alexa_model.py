@@ -52,7 +52,7 @@ _CHOICE_SAMPLES = (
     "it's the {c}", "it hurts in my {c}", "the pain is in my {c}", "mostly the {c}",
 )  # fmt: skip
 _NUMBER_SAMPLES = (
-    "{n}", "i'm {n}", "i am {n}", "about {n}", "{n} years old", "i'm {n} years old",
+    "{n}", "i'm {n}", "i am {n}", "about {n}", "{n} years old", "i'm {n} years old", "{n} yo",
     "he's {n}", "she's {n}", "they're {n}", "aged {n}",
 )  # fmt: skip
 _SAYABLE = re.compile(r"[a-z][a-z' ]*[a-z]")  # letters, spaces and apostrophes: no digits
