@@ -152,8 +152,8 @@ def respond(script: Script, reply: Reply, *, hint: bool = False) -> dict:
         asked = render.body(script, reply, voice=True, keypad=False)
         body["reprompt"] = {"outputSpeech": ssml(asked)}
         if hint and reply.question:
-            notices = render.notices(script, reply, voice=True)
-            said = "\n".join([*notices, script.fill(script.messages["alexa_hint"], reply.locale), asked])
+            hint_words = script.fill(script.messages["alexa_hint"], reply.locale)
+            said = "\n".join([*render.notices(script, reply, voice=True), hint_words, asked])
     if reply.outcome:
         more = script.fill(f"{reply.outcome.short}\n\n{reply.outcome.more}", reply.locale)
         body["card"] = {"type": "Simple", "title": script.name, "content": more}

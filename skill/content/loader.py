@@ -383,9 +383,10 @@ def _answer_leads(r: _Reader, raw, vocabulary) -> dict[str, tuple[str, ...]]:
     checked = {}
     for answer, words in leads.items():
         checked[answer] = r.words(words, f"answer_leads.{answer}")
-        stray = [w for w in checked[answer] if w not in r.words(vocabulary[answer], "vocabulary")]
+        words = r.words(vocabulary[answer], "vocabulary")
+        stray = [w for w in checked[answer] if w not in words]
         if stray:
-            raise r.fail(f"answer_leads.{answer}", f"'{stray[0]}' is not a vocabulary.{answer} word")
+            raise r.fail(f"answer_leads.{answer}", f"'{stray[0]}' is not in vocabulary.{answer}")
     return checked
 
 

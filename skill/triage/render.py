@@ -55,7 +55,8 @@ def body(script: Script, reply: Reply, *, voice: bool, keypad: bool = True) -> s
     if reply.question:
         return question_text(script, reply.question, reply.locale, voice=voice, keypad=keypad)
     if reply.describe:  # on a phone, a key skips it; Alexa has no keypad
-        return script.fill(script.messages["voice_describe" if keypad else "describe"], reply.locale)
+        key = "voice_describe" if voice and keypad else "describe"
+        return script.fill(script.messages[key], reply.locale)
     return ""
 
 

@@ -1,6 +1,6 @@
 """End to end: virtual-alexa, loaded with the checked-in interaction model, talks to the running
-service over HTTP; a runner from each public vignette launches the skill, says what is wrong, and answers in
-words."""
+service over HTTP; a runner from each public vignette launches the skill, says what is wrong,
+and answers in words."""
 
 from __future__ import annotations
 

@@ -57,6 +57,7 @@ def test_no_case_is_under_triaged_on_any_channel_in_any_answer_style(app, client
                 under.append((style, seed, case["id"], level))
             if max(Level(a) for a in case["accept"]).urgent:
                 assert Level(level).urgent, (channel.name, style, seed, case["id"], level)
-        print(f"\n{channel.name} {style}{seed if style != 'plain' else ''}: {len(CASES)} cases, "
-              f"{verdicts['exact']} exact, {verdicts['over']} over, {verdicts['UNDER']} under")  # fmt: skip
+        name = f"{style}{seed}" if style == "people" else style
+        print(f"\n{channel.name} {name}: {len(CASES)} cases, {verdicts['exact']} exact, "
+              f"{verdicts['over']} over, {verdicts['UNDER']} under")  # fmt: skip
     assert under == []

@@ -184,7 +184,8 @@ def test_call_opens_with_what_this_is_the_emergency_number_and_an_open_question(
     intro = root.find("Say").text
     assert "not a diagnosis" in intro and "hang up and call 9 9 9" in intro
     gather = root.find("Gather")
-    assert gather.find("Say").text == speakable(script.fill(script.messages["voice_describe"], "en-GB"))
+    describe = script.fill(script.messages["voice_describe"], "en-GB")
+    assert gather.find("Say").text == speakable(describe)
     assert "q" not in parse_qs(urlsplit(call.action).query) and gather.get("numDigits") == "1"
     call.press("1")  # a key instead of words: the questions start, nothing counted as missed
     gather = call.root.find("Gather")

@@ -173,7 +173,10 @@ def test_the_description_is_read_as_a_texted_opening_would_be(script):
         texted, [first] = talk(script, opening)
         said, [_, heard] = talk(script, engine.Event.OPEN, opening)
         assert (heard.question, heard.outcome, heard.notices) == (
-            first.question, first.outcome, tuple(n for n in first.notices if n != "intro"))
+            first.question,
+            first.outcome,
+            tuple(n for n in first.notices if n != "intro"),
+        )
         assert said["known"] == texted["known"] and said["trail"] == texted["trail"]
         assert "describe" not in said
 
