@@ -296,6 +296,23 @@ def test_low_confidence_answer_that_would_lower_the_advice_is_read_back(call):
     assert call.waiting == "bear_weight" and "confirm" not in call.action
 
 
+def test_facts_said_with_an_answer_are_kept_after_the_read_back_and_when_unreadable(call):
+    call.start()
+    call.say("no, I'm 45 and it's my outer hip", confidence=0.3)
+    assert "I heard no. Is that right?" in call.said()
+    call.say("yes")
+    for key in ("1", "2", "2", "2"):  # can stand, no fever, nerves, circulation
+        call.press(key)
+    assert call.waiting == "history"  # the age was kept through the read-back
+    other = Call(call.script, call.send, call.base, sid="CA0003")
+    other.start()
+    other.say("purple, I'm 45 and it's my outer hip")  # no answer to the fall question
+    assert other.waiting == "fall" and "did not catch that" in other.said()
+    for key in ("2", "1", "2", "2", "2"):
+        other.press(key)
+    assert other.waiting == "history"  # the age was kept from the unreadable answer
+
+
 def test_low_confidence_answer_that_raises_the_advice_is_taken_at_once(call):
     call.start()
     call.say("yes", confidence=0.2)

@@ -15,6 +15,7 @@ from skill.triage import render
 from skill.triage.engine import Reply
 
 NUMBER_TIMEOUT = 5  # seconds of keypad silence that end a typed number (or press #)
+MAX_HEARD = 500  # characters of a read-back answer's words carried in its action URL
 # Read out as words ("A and E") or not at all: a voice would say "asterisk" or "slash".
 _UNSPOKEN = re.compile(r"https?://\S+|www\.\S+|[*#/\\\[\]{}<>_|~^@`]")
 _PHONE = re.compile(r"\d{3,}")  # in our content, runs of 3+ digits are phone numbers
@@ -54,13 +55,16 @@ class Speaker:
             self._goodbye(response)
         return str(response)
 
-    def read_back(self, question: Question, value: str) -> str:
-        """Ask "I heard no. Is that right?", carrying the answer in the action URL."""
+    def read_back(self, question: Question, value: str, heard: str) -> str:
+        """Ask "I heard no. Is that right?", carrying the answer and the words it was read
+        from in the action URL (the words only while short enough for one)."""
         response = VoiceResponse()
         labels = {o.id: o.label for o in question.options}
         said = f"{self._text('voice_heard')} {labels.get(value, value)}. "
         hints = render.hints(readback.CONFIRM)
-        gather = self._gather(response, self._url(q=question.id, confirm=value), hints, 1)
+        words = {"heard": heard} if len(heard) <= MAX_HEARD else {}
+        action = self._url(q=question.id, confirm=value, **words)
+        gather = self._gather(response, action, hints, 1)
         self._say(gather, said + self._text("voice_confirm"))
         response.redirect(self._url(q=question.id, noinput=1), method="POST")
         return str(response)
