@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app import create_app
-from skill.channels import alexa
+from skill.channels import alexa, alexa_model
 from skill.channels.alexa_verify import CertificateCache
 from skill.triage.engine import Reply
 from tests.alexa_pki import (
@@ -25,6 +25,7 @@ from tests.alexa_pki import (
     signed_headers,
 )
 from tests.common import ALEXA_SKILL_ID
+from tests.drivers import resolve
 
 USER_ID = "amzn1.ask.account.RUNNER-PRIVATE-ID"
 # From launch to the age question (no fall, weight bearing, no red flags), then to the
@@ -274,13 +275,23 @@ def test_a_description_said_first_is_read_as_the_opening(echo, client, pki, scri
     assert script.fill(fracture.short, "en-GB") in out["response"]["card"]["content"]
 
 
-def test_a_symptom_after_by_the_way_reaches_the_engine_mid_way(echo, script):
+@pytest.mark.parametrize(
+    "said,outcome",
+    [
+        ("by the way I've got a fever", "joint_infection"),
+        ("also both my legs have gone numb", "cauda_equina"),
+        ("oh and I can't put any weight on it", "cannot_bear_weight"),
+        ("no but my legs are both numb", "cauda_equina"),
+    ],
+)
+def test_a_symptom_said_mid_way_reaches_the_engine_through_the_model(echo, script, said, outcome):
     out = echo.walk(["AMAZON.NoIntent"])
     assert waiting(script, out) == "bear_weight"
-    # "by the way I've got a fever" matches the sample "by the way {query}"
-    out = echo.say(("FreeTextIntent", "i've got a fever"))
-    infection = script.outcomes["joint_infection"]
-    assert script.fill(infection.short, "en-GB") in out["response"]["card"]["content"]
+    intent = resolve(script, said)  # the intent the checked-in model gives these words
+    assert intent["name"] != alexa_model.FALLBACK_INTENT, intent
+    out = echo.intent(intent["name"], intent.get("slots"))
+    expected = script.outcomes[outcome]
+    assert script.fill(expected.short, "en-GB") in out["response"]["card"]["content"]
 
 
 def test_a_hedge_reaches_the_engine_in_its_own_words_and_is_asked_again(echo, script):
