@@ -116,8 +116,12 @@ def _message(script: Script, kind: str, intent: object) -> str | Event:
         return word
     # "no but ...": the answer, then the rest in its own clause, as it was said, so the
     # answer's "no" does not deny what follows ("nah, I came down hard").
+    said = _slot_text(dig(intent, "slots"))
     lead = alexa_model.answer_lead(script, name)
-    return ", ".join(filter(None, [lead, _slot_text(dig(intent, "slots"))]))
+    if lead:
+        return ", ".join(filter(None, [lead, said]))
+    subject = alexa_model.subject_intents(script).get(name)  # "my {query}": "my" put back
+    return " ".join(filter(None, [subject, said]))
 
 
 def _slot_text(slots: object) -> str:

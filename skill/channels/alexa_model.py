@@ -70,6 +70,14 @@ def message_for(script: Script, intent: str) -> str | None:
     return _words(script, source)[0] if source else ""
 
 
+def subject_intents(script: Script) -> dict[str, str]:
+    """An intent for each subject ("my {query}"), by name, with the words it puts back."""
+    return {
+        "Lead" + "".join(w.capitalize() for w in re.findall("[a-z]+", words)) + "Intent": words
+        for words in dict.fromkeys(script.subjects)
+    }
+
+
 def answer_lead(script: Script, intent: str) -> str | None:
     """The answer word a lead intent ("no but ...") puts before the rest, None if not one."""
     answer = LEAD_INTENTS.get(intent)
@@ -128,6 +136,9 @@ def interaction_model(script: Script) -> dict:
         if script.answer_leads.get(answer):
             samples = [f"{lead} {{{FREE_TEXT_SLOT}}}" for lead in script.answer_leads[answer]]
             intents.append(_intent(name, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
+    for name, words in subject_intents(script).items():
+        samples = [f"{words} {{{FREE_TEXT_SLOT}}}"]
+        intents.append(_intent(name, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
     samples = [f"{lead} {{{FREE_TEXT_SLOT}}}" for lead in dict.fromkeys(script.carriers)]
     intents.append(_intent(FREE_TEXT_INTENT, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
     model = {"invocationName": script.name.lower(), "intents": intents, "types": types}

@@ -344,7 +344,7 @@ COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 def _load_messages(r: _Reader):
     top = r.mapping(
         r.data, "file", required=("messages", "vocabulary", "commands"),
-        optional=("carriers", "answer_leads"),
+        optional=("carriers", "subjects", "answer_leads"),
     )  # fmt: skip
     raw = r.mapping(top["messages"], "messages", required=MESSAGE_KEYS)
     messages = {}
@@ -373,6 +373,7 @@ def _load_messages(r: _Reader):
         {k: r.words(v, f"vocabulary.{k}") for k, v in vocab.items()},
         {k: r.words(v, f"commands.{k}") for k, v in commands.items()},
         r.words(top.get("carriers", []), "carriers"),
+        r.words(top.get("subjects", []), "subjects"),
         _answer_leads(r, top.get("answer_leads", {}), vocab),
     )
 
@@ -404,7 +405,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     )  # fmt: skip
     red_flags, asks = _load_red_flags(readers["red_flags"], phrases, outcomes, str(top["start"]))
     locales = _load_locales(readers["locales"])
-    messages, vocabulary, commands, carriers, leads = _load_messages(readers["messages"])
+    messages, vocabulary, commands, carriers, subjects, leads = _load_messages(readers["messages"])
     raw_questions = r.mapping(top["questions"], "questions")
     questions = {qid: _load_question(r, qid, raw, phrases) for qid, raw in raw_questions.items()}
     clash = sorted(set(questions) & set(asks))
@@ -418,7 +419,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
         spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
         context=context, past_counts=past_counts, carriers=carriers,
-        answer_leads=leads,
+        subjects=subjects, answer_leads=leads,
     )  # fmt: skip
     checks.check_graph(script)
     checks.check_budget(script)

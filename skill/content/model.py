@@ -151,6 +151,8 @@ class Script:
     # Words that lead into free speech on Alexa (messages.yaml `carriers`): they carry no
     # meaning of their own, so Alexa may drop them and the engine still reads the rest.
     carriers: tuple[str, ...] = ()
+    # First words the triage needs (messages.yaml `subjects`): put back before the rest.
+    subjects: tuple[str, ...] = ()
     # Answer words that may lead into more on Alexa ("no but my legs are numb"), by answer.
     answer_leads: dict[str, tuple[str, ...]] = field(default_factory=dict)
 

@@ -294,6 +294,17 @@ def test_a_symptom_said_mid_way_reaches_the_engine_through_the_model(echo, scrip
     assert script.fill(expected.short, "en-GB") in out["response"]["card"]["content"]
 
 
+def test_a_subject_alexa_drops_is_put_back_so_someone_elses_red_flag_stays_theirs(echo, script):
+    echo.launch()
+    said = "my wife has had a fever all week, and I've got pain on the outside of my hip"
+    intent = resolve(script, said)  # "wife has had a fever ..." alone would be the runner's
+    assert intent["name"] == "LeadMyIntent"
+    assert not intent["slots"]["query"]["value"].startswith("my")
+    out = echo.intent(intent["name"], intent["slots"])
+    assert waiting(script, out) == script.start  # asked about, not sent to A&E at once
+    assert "card" not in out["response"]
+
+
 def test_a_hedge_reaches_the_engine_in_its_own_words_and_is_asked_again(echo, script):
     out = echo.walk(["AMAZON.NoIntent", "AMAZON.YesIntent"])
     assert waiting(script, out) == "fever"

@@ -72,16 +72,24 @@ def test_every_hedge_is_a_slot_value_so_the_engine_gets_its_words(script, model)
     assert {v["name"]["value"] for v in values} == _sayable(script.vocabulary["hedge"])
 
 
-def test_every_carrier_in_the_content_leads_into_the_catch_all(script, model):
-    samples = _intents(model)["FreeTextIntent"]["samples"]
+def test_every_carrier_and_subject_in_the_content_leads_into_free_speech(script, model):
+    intents = _intents(model)
+    samples = intents["FreeTextIntent"]["samples"]
     assert samples == [f"{lead} {{query}}" for lead in script.carriers]
+    subjects = alexa_model.subject_intents(script)
+    assert sorted(subjects.values()) == sorted(script.subjects)
+    for name, words in subjects.items():  # one intent each, so its words can be put back
+        assert intents[name]["samples"] == [f"{words} {{query}}"]
+        samples = [*samples, *intents[name]["samples"]]
     for lead in ("by the way", "also", "and", "but", "it", "the pain", "actually", "oh and",
-                 "since", "when i"):  # fmt: skip
+                 "since", "when i", "my"):  # fmt: skip
         assert f"{lead} {{query}}" in samples
-    # A carrier is dropped by Alexa, so none may be an answer or a negation.
+    # A carrier is dropped by Alexa, so none may be an answer, a negation or a subject.
     answers = {w for words in script.vocabulary.values() for w in words}
-    assert not set(script.carriers) & answers
-    assert not [c for c in script.carriers if re.search(r"\b(no|not|never|\w+n't)\b", c)]
+    for words in (script.carriers, script.subjects):
+        assert not set(words) & answers
+        assert not [c for c in words if re.search(r"\b(no|not|never|\w+n't)\b", c)]
+    assert not set(script.carriers) & set(script.subjects)
 
 
 def test_every_choice_option_is_a_slot_value_with_its_words(script, model):
