@@ -2,11 +2,14 @@
 
 Every request is verified first (skill.channels.alexa_verify); any failure answers 400 and changes
 nothing. The conversation is keyed by the Alexa session id (the user id is never read). A
-launch and a session's end are events for the engine; an intent is the words it stands for
-(from the content through skill.channels.alexa_model, which also generates the interaction
-model) or its slots as heard. The reply is spoken as SSML with a reprompt, or ends the session
-with a card at an outcome; a session that ends is closed, keeping its audit record. The fault
-message and the clinic alert come from the channel contract (skill.channels.base).
+launch (greeted with an open question, whose answer is read as the opening) and a session's
+end are events for the engine; an intent is the words it stands for (from the content through
+skill.channels.alexa_model, which also generates the interaction model) or its slots as heard,
+with the subject or the yes or no it led with put back. After the fallback intent the question
+is asked again with a hint on how to mention something new. The reply is spoken as SSML with a
+reprompt, or ends the session with a card at an outcome; a session that ends is closed, keeping
+its audit record. The fault message and the clinic alert come from the channel contract
+(skill.channels.base).
 """
 
 from __future__ import annotations
