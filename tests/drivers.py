@@ -114,9 +114,6 @@ class Messaging:
         """Every word of the reply, as the runner reads it."""
         return self.reply(response) or ""
 
-    def opening(self, case: dict) -> str:
-        return case["opening"]
-
     def conversation(self, script: content.Script, locale: str, n: int) -> _Texting:
         return _Texting(self, script, locale, self.sender(script, locale, n))
 
@@ -130,6 +127,10 @@ class _Texting:
 
     def call(self, message: str) -> Call:
         return self.channel.call(self.sender, message)
+
+    def start(self, opening: str, send):
+        """The runner's first turn, sent with `send` (a Call to its response): the opening text."""
+        return send(self.call(opening))
 
     def read(self, response):
         """(question asked, outcome given) by the reply, either may be None."""
@@ -173,9 +174,6 @@ class Voice:
         words = " ".join(say.text for say in self.check(response).iter("Say"))
         return re.sub(r"(?<=\d) (?=\d)", "", words)
 
-    def opening(self, case: dict) -> str:
-        return ""  # a call opens with our greeting, before the caller says anything
-
     def conversation(self, script: content.Script, locale: str, n: int) -> _Calling:
         caller = f"{script.locales[locale].dial_codes[0]}8{n:09d}"
         return _Calling(self, script, caller, f"CA{uuid.uuid4().hex}")
@@ -191,6 +189,11 @@ class _Calling:
 
     def call(self, message: str) -> Call:
         return self.channel.call(self.caller, message, delivery=self.sid, path=self.action)
+
+    def start(self, opening: str, send):
+        """The call answered with our greeting and open question, then the opening said."""
+        self.read(send(self.call("")))
+        return send(self.call(opening))
 
     def read(self, response):
         """(question asked, outcome given), from the query of the reply's <Gather> action."""
@@ -217,6 +220,9 @@ class Alexa:
     path: str = "/alexa"
     retried: bool = False  # Alexa does not resend a request: nothing to deduplicate
     signed: bool = True
+    # False: words go to the engine as the catch-all's slot (for what any words do to us);
+    # True: as the interaction model would resolve them, with what a voice cannot say lost.
+    heard: bool = False
 
     def prepare(self, app) -> None:
         """Trust the test root; the test fetcher plays Amazon's certificate host."""
@@ -259,9 +265,6 @@ class Alexa:
         speech = self.check(response)["response"].get("outputSpeech", {}).get("ssml", "<speak/>")
         return " ".join("".join(ET.fromstring(speech).itertext()).split())
 
-    def opening(self, case: dict) -> str:
-        return ""  # a LaunchRequest carries no words
-
     def conversation(self, script: content.Script, locale: str, n: int) -> _Session:
         return _Session(self, script, locale, f"amzn1.echo-api.session.{uuid.uuid4()}")
 
@@ -279,6 +282,9 @@ class _Session:
         if not self.started:
             self.started = True
             return self.channel.call(self.session, {"type": "LaunchRequest"}, self.locale)
+        if self.channel.heard:
+            request = {"type": "IntentRequest", "intent": resolve(self.script, message)}
+            return self.channel.call(self.session, request, self.locale)
         intent = {"name": alexa_model.FREE_TEXT_INTENT,
                   "slots": {"query": {"name": "query", "value": message}}}  # fmt: skip
         for name in ("AMAZON.YesIntent", "AMAZON.NoIntent", "UnsureIntent"):
@@ -289,6 +295,11 @@ class _Session:
                       "slots": {"number": {"name": "number", "value": message}}}  # fmt: skip
         request = {"type": "IntentRequest", "intent": intent}
         return self.channel.call(self.session, request, self.locale)
+
+    def start(self, opening: str, send):
+        """The skill launched, with our greeting and open question, then the opening said."""
+        send(self.call(""))
+        return send(self.call(opening))
 
     def read(self, response):
         """(question asked, outcome given), from the spoken words and the outcome's card."""
@@ -335,9 +346,6 @@ class Web:
 
     said = reply
 
-    def opening(self, case: dict) -> str:
-        return ""  # the widget opens with our greeting, before the runner types anything
-
     def conversation(self, script: content.Script, locale: str, n: int) -> _Chatting:
         # No number to read a locale from: the web chat speaks the service's DEFAULT_LOCALE.
         token = f"web{n:06d}-{uuid.uuid4().hex}"
@@ -359,7 +367,70 @@ class _Chatting:
             return self.channel.call(self.token, None)
         return self.channel.call(self.token, message)
 
+    def start(self, opening: str, send):
+        """The widget loaded (our greeting and the first question), then the opening typed."""
+        send(self.call(""))
+        return send(self.call(opening))
+
     read = _Texting.read
+
+
+@functools.cache
+def _samples(script: content.Script) -> list[tuple[tuple, re.Pattern, str, dict]]:
+    """Every sample of the interaction model as a pattern, the closest kinds first: a sample
+    of words alone, then one with a listed slot, then a catch-all with the longest carrier."""
+    model = alexa_model.interaction_model(script)["interactionModel"]["languageModel"]
+    values = {t["name"]: {w: v["name"]["value"] for v in t["values"]
+                          for w in (v["name"]["value"], *v["name"].get("synonyms", ()))}
+              for t in model["types"]}  # fmt: skip
+    samples = []
+    for intent in model["intents"]:
+        kinds = {slot["name"]: slot["type"] for slot in intent.get("slots", ())}
+        for sample in intent["samples"]:
+            pattern, free = re.escape(sample), False
+            for name, kind in kinds.items():
+                if kind == "AMAZON.SearchQuery":
+                    group, free = ".+", True
+                elif kind == "AMAZON.NUMBER":
+                    group = r"\d+"
+                else:
+                    group = "|".join(map(re.escape, sorted(values[kind], key=len, reverse=True)))
+                pattern = pattern.replace(re.escape(f"{{{name}}}"), f"(?P<{name}>{group})")
+            rank = (free, "{" in sample, -len(sample.split()))
+            samples.append((rank, re.compile(pattern), intent["name"], kinds))
+    return sorted(samples, key=lambda s: s[0]), values
+
+
+def as_heard(said: str) -> str:
+    """Words as a speech recogniser writes them: lower case, no punctuation, numbers apart
+    from the words next to them ("34yo" is "34 yo"), no letters drawn out ("noo" is "no")."""
+    heard = re.sub(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)", " ", said.lower())
+    drawn = r"\b(?:n+o+|y+e+s+|n+a+h+|y+e+a+h+|n+o+p+e+)\b"  # a yes or a no drawn out
+    heard = re.sub(drawn, lambda m: re.sub(r"(.)\1+", r"\1", m.group(0)), heard)
+    return " ".join(re.sub(r"[^\w'. ]|\.(?!\d)", " ", heard).split())
+
+
+def resolve(script: content.Script, said: str) -> dict:
+    """The intent Alexa's model would send for these words (as_heard): the closest sample
+    that matches them all, else AMAZON.FallbackIntent. A stand-in for Amazon's own matching,
+    stricter than it: words no sample covers are lost, as they may be on a real device."""
+    heard = as_heard(said)
+    samples, values = _samples(script)
+    for _, pattern, name, kinds in samples:
+        match = pattern.fullmatch(heard)
+        if not match:
+            continue
+        slots = {}
+        for slot, value in match.groupdict().items():
+            slots[slot] = {"name": slot, "value": value}
+            if kinds[slot] in values:
+                slots[slot]["resolutions"] = {"resolutionsPerAuthority": [{
+                    "authority": f"amzn1.er-authority.echo-sdk.test.{kinds[slot]}",
+                    "status": {"code": "ER_SUCCESS_MATCH"},
+                    "values": [{"value": {"name": values[kinds[slot]][value]}}],
+                }]}  # fmt: skip
+        return {"name": name, "confirmationStatus": "NONE", **({"slots": slots} if slots else {})}
+    return {"name": alexa_model.FALLBACK_INTENT, "confirmationStatus": "NONE"}
 
 
 CHANNELS = [Messaging("sms"), Messaging("whatsapp"), Voice(), Alexa(), Web()]

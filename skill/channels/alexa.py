@@ -2,16 +2,20 @@
 
 Every request is verified first (skill.channels.alexa_verify); any failure answers 400 and changes
 nothing. The conversation is keyed by the Alexa session id (the user id is never read). A
-launch and a session's end are events for the engine; an intent is the words it stands for
-(from the content through skill.channels.alexa_model, which also generates the interaction
-model) or its slots as heard. The reply is spoken as SSML with a reprompt, or ends the session
-with a card at an outcome; a session that ends is closed, keeping its audit record. The fault
-message and the clinic alert come from the channel contract (skill.channels.base).
+launch (greeted with an open question, whose answer is read as the opening) and a session's
+end are events for the engine; an intent is the words it stands for (from the content through
+skill.channels.alexa_model, which also generates the interaction model) or its slots as heard,
+with the subject or the yes or no it led with put back. After the fallback intent the question
+is asked again with a hint on how to mention something new. The reply is spoken as SSML with a
+reprompt, or ends the session with a card at an outcome; a session that ends is closed, keeping
+its audit record. The fault message and the clinic alert come from the channel contract
+(skill.channels.base).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import unicodedata
@@ -79,16 +83,20 @@ def alexa():
     session_id = dig(payload, "session", "sessionId")
     if not isinstance(session_id, str) or not session_id:
         return jsonify(error="request has no session id"), 400
+    intent = dig(payload, "request", "intent")
     inbound = Inbound(
-        CHANNEL, session_id, _message(triage.script, kind, dig(payload, "request", "intent")),
+        CHANNEL, session_id, _message(triage.script, kind, intent),
         locale=triage.locale(platform=dig(payload, "request", "locale")),
     )  # fmt: skip
+    # Words Alexa could not match to any intent are lost: say how to be heard next time.
+    unheard = dig(intent, "name") == alexa_model.FALLBACK_INTENT
+    render = functools.partial(respond, hint=unheard)
 
     def turn():
         if inbound.message is Event.CLOSE:
             triage.converse(inbound, base.nothing)
             return jsonify(EMPTY)  # Alexa takes no speech when a session has ended
-        response = triage.converse(inbound, respond).body
+        response = triage.converse(inbound, render).body
         if response["response"].get("shouldEndSession"):
             # Alexa sends nothing more once a skill ends its session: close it now.
             triage.converse(dataclasses.replace(inbound, message=Event.CLOSE), base.nothing)
@@ -104,8 +112,19 @@ def _message(script: Script, kind: str, intent: object) -> str | Event:
     if kind == "SessionEndedRequest":
         return Event.CLOSE
     name = dig(intent, "name")
-    word = alexa_model.message_for(script, name) if isinstance(name, str) else None
-    return word if word is not None else _slot_text(dig(intent, "slots"))
+    if not isinstance(name, str):
+        return _slot_text(dig(intent, "slots"))
+    word = alexa_model.message_for(script, name)
+    if word is not None:
+        return word
+    # "no but ...": the answer, then the rest in its own clause, as it was said, so the
+    # answer's "no" does not deny what follows ("nah, I came down hard").
+    said = _slot_text(dig(intent, "slots"))
+    lead = alexa_model.answer_lead(script, name)
+    if lead:
+        return ", ".join(filter(None, [lead, said]))
+    subject = alexa_model.subject_intents(script).get(name)  # "my {query}": "my" put back
+    return " ".join(filter(None, [subject, said]))
 
 
 def _slot_text(slots: object) -> str:
@@ -129,21 +148,27 @@ def _resolved(slot: object) -> str | None:
     return None
 
 
-def respond(script: Script, reply: Reply) -> dict:
-    """The Alexa response for an engine reply: SSML, a reprompt or an outcome card."""
+def respond(script: Script, reply: Reply, *, hint: bool = False) -> dict:
+    """The Alexa response for an engine reply: SSML, a reprompt or an outcome card; with
+    `hint`, how to tell something new is said before the question waiting (alexa_hint)."""
     if reply.silent:  # the engine forgot the conversation: say goodbye and end
         return _ending(script.fill(script.messages["goodbye"], reply.locale))
     body = {}
-    if reply.question:  # Alexa has no keypad: the spoken-only way to answer
+    # A speaker has nothing to hang up: Alexa's own intro in place of the phone call's.
+    reply = dataclasses.replace(
+        reply, notices=tuple("say_intro" if key == "intro" else key for key in reply.notices)
+    )
+    said = render.speech(script, reply, keypad=False)
+    if reply.question or reply.describe:  # Alexa has no keypad: the spoken-only way to answer
         asked = render.body(script, reply, voice=True, keypad=False)
         body["reprompt"] = {"outputSpeech": ssml(asked)}
+        if hint and reply.question:
+            hint_words = script.fill(script.messages["alexa_hint"], reply.locale)
+            said = "\n".join([*render.notices(script, reply, voice=True), hint_words, asked])
     if reply.outcome:
         more = script.fill(f"{reply.outcome.short}\n\n{reply.outcome.more}", reply.locale)
         body["card"] = {"type": "Simple", "title": script.name, "content": more}
-    # A speaker has nothing to hang up: Alexa's own intro in place of the phone call's.
-    notices = tuple("say_intro" if key == "intro" else key for key in reply.notices)
-    spoken = dataclasses.replace(reply, notices=notices)
-    body["outputSpeech"] = ssml(render.speech(script, spoken, keypad=False))
+    body["outputSpeech"] = ssml(said)
     body["shouldEndSession"] = bool(reply.ended)
     return _envelope(body)
 

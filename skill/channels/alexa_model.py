@@ -2,8 +2,12 @@
 
 `python -m skill alexa-model --write` writes skill-package/ in the ASK CLI layout; a test checks
 the committed files equal what this generates, so the model never drifts from the content.
-Every intent's words come from the content: answer and command vocabulary, choice options
-(their words as slot synonyms) and the store listing in messages.yaml.
+Every intent's words come from the content: answer and command vocabulary, hedges as slot
+values (so the engine gets the words and can ask again), choice options (their words as slot
+synonyms), the carrier words that lead into free speech, and the store listing in
+messages.yaml. Alexa refuses a sample that is an AMAZON.SearchQuery slot alone, so the
+catch-all starts with a carrier: "I can't stand up" arrives as "can't stand up", with its
+negation, and the engine screens it for red flags.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent.parent / "skill-package"
 LOCALES = ("en-GB", "en-US")
 ENDPOINT = "https://example.invalid/alexa"  # replaced with the real URL before `ask deploy`
 
+FALLBACK_INTENT = "AMAZON.FallbackIntent"
 # Intents that stand for one word the engine reads: (content list, key); its first entry is
 # what the adapter sends, and its entries that a voice can say become the sample utterances.
 WORD_INTENTS = {
     "AMAZON.YesIntent": ("vocabulary", "yes"),
     "AMAZON.NoIntent": ("vocabulary", "no"),
-    "UnsureIntent": ("vocabulary", "unsure"),
+    "UnsureIntent": ("vocabulary", "unsure"),  # less its hedges: HedgeIntent has those
     "AMAZON.HelpIntent": ("commands", "help"),
     "RestartIntent": ("commands", "restart"),
     "MoreIntent": ("commands", "more"),
@@ -32,28 +37,22 @@ WORD_INTENTS = {
     "AMAZON.NavigateHomeIntent": ("commands", "restart"),
     "AMAZON.StopIntent": ("commands", "stop"),
     "AMAZON.CancelIntent": ("commands", "stop"),
-    "AMAZON.FallbackIntent": None,  # nothing readable: the engine asks again
+    FALLBACK_INTENT: None,  # nothing readable: the engine asks again, with a hint
 }
 _BUILT_IN_ONLY = ("AMAZON.NavigateHomeIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent")
 ENDING_INTENTS = ("AMAZON.StopIntent", "AMAZON.CancelIntent")
 CHOICE_INTENT, CHOICE_SLOT, CHOICE_TYPE = "ChoiceIntent", "choice", "CHOICE_OPTION"
 NUMBER_INTENT, NUMBER_SLOT = "NumberIntent", "number"
 FREE_TEXT_INTENT, FREE_TEXT_SLOT = "FreeTextIntent", "query"
-
-# Carrier phrases. Alexa refuses a sample that is an AMAZON.SearchQuery slot alone, so the
-# catch-all starts with words that carry no meaning of their own: "I can't stand up" arrives
-# as "can't stand up", with its negation, and the engine screens it for red flags.
-_FREE_TEXT_LEADS = (
-    "i", "i'm", "i am", "i've", "my", "it", "it's", "it is", "there's", "there is",
-    "he", "he's", "she", "she's", "they", "they're", "and", "also", "well", "um", "actually",
-    "the", "now",
-)  # fmt: skip
+HEDGE_INTENT, HEDGE_SLOT, HEDGE_TYPE = "HedgeIntent", "hedge", "HEDGE_WORDS"
+# A yes or a no that leads into more: the adapter puts the answer's word before the rest.
+LEAD_INTENTS = {"YesAndIntent": "yes", "NoAndIntent": "no"}
 _CHOICE_SAMPLES = (
     "{c}", "in my {c}", "on my {c}", "in the {c}", "at the {c}", "it's in my {c}",
     "it's the {c}", "it hurts in my {c}", "the pain is in my {c}", "mostly the {c}",
 )  # fmt: skip
 _NUMBER_SAMPLES = (
-    "{n}", "i'm {n}", "i am {n}", "about {n}", "{n} years old", "i'm {n} years old",
+    "{n}", "i'm {n}", "i am {n}", "about {n}", "{n} years old", "i'm {n} years old", "{n} yo",
     "he's {n}", "she's {n}", "they're {n}", "aged {n}",
 )  # fmt: skip
 _SAYABLE = re.compile(r"[a-z][a-z' ]*[a-z]")  # letters, spaces and apostrophes: no digits
@@ -69,6 +68,20 @@ def message_for(script: Script, intent: str) -> str | None:
         return None
     source = WORD_INTENTS[intent]
     return _words(script, source)[0] if source else ""
+
+
+def subject_intents(script: Script) -> dict[str, str]:
+    """An intent for each subject ("my {query}"), by name, with the words it puts back."""
+    return {
+        "Lead" + "".join(w.capitalize() for w in re.findall("[a-z]+", words)) + "Intent": words
+        for words in dict.fromkeys(script.subjects)
+    }
+
+
+def answer_lead(script: Script, intent: str) -> str | None:
+    """The answer word a lead intent ("no but ...") puts before the rest, None if not one."""
+    answer = LEAD_INTENTS.get(intent)
+    return script.vocabulary[answer][0] if answer in script.answer_leads else None
 
 
 def _sayable(words) -> list[str]:
@@ -102,9 +115,11 @@ def _intent(name: str, samples=(), slots=()) -> dict:
 def interaction_model(script: Script) -> dict:
     """The language model for one locale (the same words serve en-GB and en-US)."""
     intents = []
+    hedges = _sayable(script.vocabulary.get("hedge", ()))
     for name, source in WORD_INTENTS.items():
         built_in = source is None or name in _BUILT_IN_ONLY
-        intents.append(_intent(name, [] if built_in else _sayable(_words(script, source))))
+        samples = [] if built_in else _sayable(_words(script, source))
+        intents.append(_intent(name, [s for s in samples if s not in hedges]))
     kinds = {q.type for q in script.questions.values()}
     types = []
     if "choice" in kinds:
@@ -114,7 +129,17 @@ def interaction_model(script: Script) -> dict:
     if "number" in kinds:
         samples = [s.format(n=f"{{{NUMBER_SLOT}}}") for s in _NUMBER_SAMPLES]
         intents.append(_intent(NUMBER_INTENT, samples, [(NUMBER_SLOT, "AMAZON.NUMBER")]))
-    samples = [f"{lead} {{{FREE_TEXT_SLOT}}}" for lead in _FREE_TEXT_LEADS]
+    if hedges:
+        intents.append(_intent(HEDGE_INTENT, [f"{{{HEDGE_SLOT}}}"], [(HEDGE_SLOT, HEDGE_TYPE)]))
+        types.append({"name": HEDGE_TYPE, "values": [{"name": {"value": h}} for h in hedges]})
+    for name, answer in LEAD_INTENTS.items():
+        if script.answer_leads.get(answer):
+            samples = [f"{lead} {{{FREE_TEXT_SLOT}}}" for lead in script.answer_leads[answer]]
+            intents.append(_intent(name, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
+    for name, words in subject_intents(script).items():
+        samples = [f"{words} {{{FREE_TEXT_SLOT}}}"]
+        intents.append(_intent(name, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
+    samples = [f"{lead} {{{FREE_TEXT_SLOT}}}" for lead in dict.fromkeys(script.carriers)]
     intents.append(_intent(FREE_TEXT_INTENT, samples, [(FREE_TEXT_SLOT, "AMAZON.SearchQuery")]))
     model = {"invocationName": script.name.lower(), "intents": intents, "types": types}
     return {"interactionModel": {"languageModel": model}}

@@ -148,6 +148,13 @@ class Script:
     # How a phrase match is read in its context (phrases.yaml `context`), one pattern per kind.
     context: dict[str, re.Pattern] = field(default_factory=dict)
     past_counts: frozenset[str] = frozenset()  # phrases whose past is itself the red flag
+    # Words that lead into free speech on Alexa (messages.yaml `carriers`): they carry no
+    # meaning of their own, so Alexa may drop them and the engine still reads the rest.
+    carriers: tuple[str, ...] = ()
+    # First words the triage needs (messages.yaml `subjects`): put back before the rest.
+    subjects: tuple[str, ...] = ()
+    # Answer words that may lead into more on Alexa ("no but my legs are numb"), by answer.
+    answer_leads: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @functools.cached_property
     def any_phrase(self) -> re.Pattern:

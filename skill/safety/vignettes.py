@@ -104,34 +104,45 @@ def case_locale(case: dict, locale: str | None = None) -> str:
     return case.get("locale") or locale or DEFAULT_LOCALE
 
 
-def play(script: Script, case: dict, locale: str | None = None, style: str = "plain",
-         seed: int = 0):  # fmt: skip
-    """Run a case through the engine; yield each reply in turn.
+class Runner:
+    """The runner in a case, answering each question as it is asked, in an answer style.
 
     At a question named in the case's `say`, the runner sends those words the first time it
     is asked (a list: each in turn as it is asked again); otherwise the answer comes from the
-    facts, in the style asked for.
+    facts, in the style asked for, a question asked again straight after getting a plain form.
+    Any channel can play a case with one: it only needs the question each reply asks.
     """
-    facts, unsure, say = case.get("facts", {}), case.get("unsure", []), case.get("say", {})
-    rng = random.Random(f"{seed}:{case['id']}") if style == "people" else None
+
+    def __init__(self, case: dict, style: str = "plain", seed: int = 0):
+        self.facts, self.unsure = case.get("facts", {}), case.get("unsure", [])
+        self.say = case.get("say", {})
+        self.rng = random.Random(f"{seed}:{case['id']}") if style == "people" else None
+        self.asked: list[str] = []
+
+    def answer(self, question: Question) -> str:
+        """What the runner replies to the question, this time it is asked."""
+        said = self.say.get(question.id, [])
+        said = [said] if isinstance(said, str) else said
+        times = self.asked.count(question.id)
+        again = bool(self.asked) and self.asked[-1] == question.id
+        self.asked.append(question.id)
+        if times < len(said):
+            return str(said[times])
+        return answer_for(question, self.facts, self.unsure, self.rng, again)
+
+
+def play(script: Script, case: dict, locale: str | None = None, style: str = "plain",
+         seed: int = 0):  # fmt: skip
+    """Run a case through the engine, the runner answering as Runner does; yield each reply."""
+    runner = Runner(case, style, seed)
     state, reply = engine.step(
         script, None, case["opening"], 0.0, locale=case_locale(case, locale), ttl_seconds=1e9
     )
-    asked: list[str] = []
     for turn in range(MAX_TURNS):
         yield reply
         if reply.ended or not reply.question:
             return
-        question = reply.question
-        said = say.get(question.id, [])
-        said = [said] if isinstance(said, str) else said
-        times = asked.count(question.id)
-        if times < len(said):
-            message = str(said[times])
-        else:
-            again = bool(asked) and asked[-1] == question.id
-            message = answer_for(question, facts, unsure, rng, again)
-        asked.append(question.id)
+        message = runner.answer(reply.question)
         state, reply = engine.step(
             script, state, message, turn + 1.0, locale=state["locale"], ttl_seconds=1e9
         )

@@ -22,7 +22,7 @@ class Event(Enum):
     """What a channel reports that is not words: typed, and equal to no string, so that no
     message can be taken for one."""
 
-    OPEN = "open"  # a call is answered or the Alexa skill launched: greet, ask the first question
+    OPEN = "open"  # a call is answered or the Alexa skill launched: greet, ask what is wrong
     SILENCE = "silence"  # nothing heard in answer to a question: it counts as unreadable
     REPEAT = "repeat"  # the caller asked to hear it again (a key on the menu after the advice)
     CLOSE = "close"  # the call hung up or the Alexa session ended: close, keeping the audit
@@ -43,6 +43,7 @@ class Reply:
     reached: bool = False  # this reply gives the outcome for the first time
     brief: bool = False  # after the advice: the notices alone, not the advice again
     why: bool = False  # say why the waiting question matters before asking it again
+    describe: bool = False  # the open question: the runner's own words on what is wrong
 
     @property
     def text(self) -> str:
@@ -76,6 +77,10 @@ def step(
     if command == "stop":
         return None, Reply(script, locale, ended=True, silent=True)
     state, notices = _going_on(state, now, ttl_seconds)
+    if not state and message is Event.OPEN:
+        # A caller cannot text a description first: ask for one, and read it as the opening.
+        state = {**new_state(locale, now), "describe": True}
+        return state, _speak(script, state, [*notices, "intro"])
     if not state or command in ("restart", "start"):
         if state:
             notices.append("restarted")
@@ -96,6 +101,10 @@ def step(
         return state, _more(script, state)
     if message in (Event.OPEN, Event.REPEAT):  # where it stands, again
         return state, _speak(script, state, [])
+    if state.pop("describe", False):
+        # The description, read as an opening message. Silence, a key or words that tell
+        # nothing start the script: a description is not an answer, so nothing is missed.
+        return _open(script, state, text, now, [])
     return _answer(script, state, text, found)
 
 
@@ -286,10 +295,11 @@ def _more(script: Script, state: dict) -> Reply:
 def _speak(script: Script, state: dict, notices: list[str]) -> Reply:
     """The reply where the state stands: notices, then the waiting question or the outcome."""
     outcome = script.outcomes[state["outcome"]] if state["outcome"] else None
-    question = None if outcome else script.questions[state["question"]]
+    describe = not outcome and bool(state.get("describe"))
+    question = None if outcome or describe else script.questions[state["question"]]
     return Reply(
         script, state["locale"], tuple(notices), question=question, outcome=outcome,
-        ended=bool(outcome),
+        ended=bool(outcome), describe=describe,
     )  # fmt: skip
 
 

@@ -45,7 +45,7 @@ def notices(script: Script, reply: Reply, *, voice: bool) -> list[str]:
 
 
 def body(script: Script, reply: Reply, *, voice: bool, keypad: bool = True) -> str:
-    """The waiting question or the advice in words; "" when the reply has neither."""
+    """The waiting question (or the open question), or the advice, in words; "" for none."""
     if reply.brief:
         return ""
     if reply.outcome and reply.detail:
@@ -54,6 +54,9 @@ def body(script: Script, reply: Reply, *, voice: bool, keypad: bool = True) -> s
         return outcome_text(script, reply.outcome, reply.locale, voice=voice)
     if reply.question:
         return question_text(script, reply.question, reply.locale, voice=voice, keypad=keypad)
+    if reply.describe:  # on a phone, a key skips it; Alexa has no keypad
+        key = "voice_describe" if voice and keypad else "describe"
+        return script.fill(script.messages[key], reply.locale)
     return ""
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app import create_app
-from skill.channels import alexa
+from skill.channels import alexa, alexa_model
 from skill.channels.alexa_verify import CertificateCache
 from skill.triage.engine import Reply
 from tests.alexa_pki import (
@@ -25,6 +25,7 @@ from tests.alexa_pki import (
     signed_headers,
 )
 from tests.common import ALEXA_SKILL_ID
+from tests.drivers import resolve
 
 USER_ID = "amzn1.ask.account.RUNNER-PRIVATE-ID"
 # From launch to the age question (no fall, weight bearing, no red flags), then to the
@@ -89,6 +90,11 @@ class Echo:
     def launch(self) -> dict:
         return self.send({"type": "LaunchRequest"})
 
+    def start(self, description: str = "hip hurts") -> dict:
+        """Launch, and answer the open question with a description that tells nothing."""
+        self.launch()
+        return self.say(("FreeTextIntent", description))
+
     def intent(self, name: str, slots: dict | None = None) -> dict:
         intent = {"name": name, "confirmationStatus": "NONE"}
         if slots:
@@ -104,7 +110,7 @@ class Echo:
         return self.intent(name, {slot: {"name": slot, "value": value}})
 
     def walk(self, steps) -> dict:
-        out = self.launch()
+        out = self.start()
         for step in steps:
             out = self.say(step)
         return out
@@ -139,8 +145,8 @@ def fill(script, key: str, locale: str = "en-GB") -> str:
 
 def test_signed_launch_passes_and_fetches_the_chain_once(echo, fetch, script):
     first = echo.launch()
-    echo.intent("AMAZON.NoIntent")
-    assert waiting(script, first) == script.start
+    assert waiting(script, echo.intent("AMAZON.NoIntent")) == script.start
+    assert fill(script, "describe") in speech(first)
     assert fetch.calls == {GOOD_URL: 1}
 
 
@@ -180,7 +186,7 @@ FORGERIES = [
 
 @pytest.mark.parametrize("case", FORGERIES)
 def test_forged_request_is_refused_and_changes_nothing(echo, script, case):
-    assert waiting(script, echo.launch()) == script.start
+    assert waiting(script, echo.start()) == script.start
     response = _forged(echo, case)
     assert response.status_code == 400
     # The refused "no" moved nothing: the runner is still on the first question.
@@ -242,16 +248,71 @@ def test_local_trial_mode_warns_at_start_and_still_checks_skill_and_clock(
 # ---------------------------------------------------------------- the conversation
 
 
-def test_launch_welcomes_warns_and_asks_the_first_question(echo, script):
+def test_launch_welcomes_warns_and_asks_what_is_wrong(echo, script):
     out = echo.launch()
     said = speech(out)
     # Alexa's own intro: a speaker cannot hang up, as a phone call's intro tells the caller to.
     assert fill(script, "say_intro") in said and fill(script, "voice_intro") not in said
     assert script.locales["en-GB"].emergency in said and "hang up" not in said
-    assert waiting(script, out) == script.start
-    assert script.questions[script.start].voice in speech(out, "reprompt")
+    assert waiting(script, out) is None and speech(out).endswith(fill(script, "describe"))
+    assert speech(out, "reprompt") == fill(script, "describe")
     assert out["response"]["shouldEndSession"] is False
     assert "keypad" not in said and "press" not in said  # Alexa has no keypad
+    out = echo.intent("AMAZON.YesIntent")  # a description that tells nothing: the questions
+    assert waiting(script, out) == script.start
+
+
+def test_a_description_said_first_is_read_as_the_opening(echo, client, pki, script):
+    echo.launch()
+    out = echo.say(("FreeTextIntent", "outer hip aches when i lie on it and i'm 45"))
+    assert waiting(script, out) == script.start  # red flags are still asked about
+    for answer in TO_AGE:
+        out = echo.say(answer)
+    assert waiting(script, out) == "history"  # the age was already told
+    urgent = Echo(client, pki, session="amzn1.echo-api.session.test-3")
+    urgent.launch()
+    out = urgent.say(("FreeTextIntent", "fell on the ice and can't stand up"))
+    fracture = script.outcomes["fracture_or_dislocation"]
+    assert script.fill(fracture.short, "en-GB") in out["response"]["card"]["content"]
+
+
+@pytest.mark.parametrize(
+    "said,outcome",
+    [
+        ("by the way I've got a fever", "joint_infection"),
+        ("also both my legs have gone numb", "cauda_equina"),
+        ("oh and I can't put any weight on it", "cannot_bear_weight"),
+        ("no but my legs are both numb", "cauda_equina"),
+    ],
+)
+def test_a_symptom_said_mid_way_reaches_the_engine_through_the_model(echo, script, said, outcome):
+    out = echo.walk(["AMAZON.NoIntent"])
+    assert waiting(script, out) == "bear_weight"
+    intent = resolve(script, said)  # the intent the checked-in model gives these words
+    assert intent["name"] != alexa_model.FALLBACK_INTENT, intent
+    out = echo.intent(intent["name"], intent.get("slots"))
+    expected = script.outcomes[outcome]
+    assert script.fill(expected.short, "en-GB") in out["response"]["card"]["content"]
+
+
+def test_a_subject_alexa_drops_is_put_back_so_someone_elses_red_flag_stays_theirs(echo, script):
+    echo.launch()
+    said = "my wife has had a fever all week, and I've got pain on the outside of my hip"
+    intent = resolve(script, said)  # "wife has had a fever ..." alone would be the runner's
+    assert intent["name"] == "LeadMyIntent"
+    assert not intent["slots"]["query"]["value"].startswith("my")
+    out = echo.intent(intent["name"], intent["slots"])
+    assert waiting(script, out) == script.start  # asked about, not sent to A&E at once
+    assert "card" not in out["response"]
+
+
+def test_a_hedge_reaches_the_engine_in_its_own_words_and_is_asked_again(echo, script):
+    out = echo.walk(["AMAZON.NoIntent", "AMAZON.YesIntent"])
+    assert waiting(script, out) == "fever"
+    heard = {"name": "hedge", "value": "doubt it"}
+    out = echo.intent("HedgeIntent", {"hedge": heard})
+    assert fill(script, "hedged") in speech(out) and waiting(script, out) == "fever"
+    assert script.questions["fever"].why.split(".")[0] in speech(out)
 
 
 def test_answers_in_every_intent_lead_to_an_outcome_with_a_card(echo, script):
@@ -294,7 +355,7 @@ def test_choice_answered_by_a_synonym_or_by_its_label(echo, client, pki, script)
 
 
 def test_help_says_what_to_do_and_repeats_the_question(echo, script):
-    echo.launch()
+    echo.start()
     out = echo.intent("AMAZON.HelpIntent")
     assert fill(script, "voice_help") in speech(out)
     assert waiting(script, out) == script.start
@@ -311,13 +372,15 @@ def test_stop_and_cancel_say_goodbye_end_and_forget(echo, script, name):
     assert fill(script, "say_intro") in speech(echo.intent("AMAZON.YesIntent"))
 
 
-def test_fallback_asks_again_with_the_options(echo, script):
+def test_fallback_asks_again_with_the_options_and_how_to_tell_something_new(echo, script):
     echo.walk(TO_LOCATION)
     out = echo.intent("AMAZON.FallbackIntent")
     said = speech(out)
-    assert fill(script, "not_understood") in said
+    assert fill(script, "not_understood") in said and fill(script, "alexa_hint") in said
+    assert said.index(fill(script, "alexa_hint")) < said.index(script.questions["location"].voice)
     assert waiting(script, out) == "location"
     assert all(o.label in said for o in script.questions["location"].options)
+    assert fill(script, "alexa_hint") not in speech(out, "reprompt")
 
 
 def test_navigate_home_starts_again(echo, script):

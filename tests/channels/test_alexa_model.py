@@ -49,15 +49,47 @@ def test_required_built_ins_and_our_commands_are_there(model):
     assert {"MoreIntent", "RestartIntent", "BackIntent", "UnsureIntent"} <= names
 
 
+def _sayable(words) -> set[str]:
+    # Digits and single letters ("1", "y") are for typing, not saying.
+    return {w for w in words if re.fullmatch(r"[a-z][a-z' ]*[a-z]", w)}
+
+
 def test_every_yes_no_and_unsure_word_a_voice_can_say_is_a_sample(script, model):
     intents = _intents(model)
+    hedges = _sayable(script.vocabulary["hedge"])
     for name, value in [
         ("AMAZON.YesIntent", "yes"), ("AMAZON.NoIntent", "no"), ("UnsureIntent", "unsure")
     ]:  # fmt: skip
-        # Digits and single letters ("1", "y") are for typing, not saying.
-        said = [w for w in script.vocabulary[value] if re.fullmatch(r"[a-z][a-z' ]*[a-z]", w)]
-        assert said and set(said) <= set(intents[name]["samples"])
+        said = _sayable(script.vocabulary[value]) - hedges  # a hedge is the HedgeIntent's
+        assert said and said <= set(intents[name]["samples"])
         assert alexa_model.message_for(script, name) == script.vocabulary[value][0]
+
+
+def test_every_hedge_is_a_slot_value_so_the_engine_gets_its_words(script, model):
+    hedge = _intents(model)["HedgeIntent"]
+    assert hedge["samples"] == ["{hedge}"]
+    [values] = [t["values"] for t in model["types"] if t["name"] == hedge["slots"][0]["type"]]
+    assert {v["name"]["value"] for v in values} == _sayable(script.vocabulary["hedge"])
+
+
+def test_every_carrier_and_subject_in_the_content_leads_into_free_speech(script, model):
+    intents = _intents(model)
+    samples = intents["FreeTextIntent"]["samples"]
+    assert samples == [f"{lead} {{query}}" for lead in script.carriers]
+    subjects = alexa_model.subject_intents(script)
+    assert sorted(subjects.values()) == sorted(script.subjects)
+    for name, words in subjects.items():  # one intent each, so its words can be put back
+        assert intents[name]["samples"] == [f"{words} {{query}}"]
+        samples = [*samples, *intents[name]["samples"]]
+    for lead in ("by the way", "also", "and", "but", "it", "the pain", "actually", "oh and",
+                 "since", "when i", "my"):  # fmt: skip
+        assert f"{lead} {{query}}" in samples
+    # A carrier is dropped by Alexa, so none may be an answer, a negation or a subject.
+    answers = {w for words in script.vocabulary.values() for w in words}
+    for words in (script.carriers, script.subjects):
+        assert not set(words) & answers
+        assert not [c for c in words if re.search(r"\b(no|not|never|\w+n't)\b", c)]
+    assert not set(script.carriers) & set(script.subjects)
 
 
 def test_every_choice_option_is_a_slot_value_with_its_words(script, model):

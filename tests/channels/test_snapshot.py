@@ -41,21 +41,24 @@ def play(client, channel, script, case: dict, n: int) -> list[bytes]:
     case must not land in the conversation the case before it finished)."""
     talk = channel.conversation(script, vignettes.case_locale(case), n)
     bodies = []
-    if "script" in case:
-        lines = [channel.opening(case)] if channel.opening(case) != case["opening"] else []
-        for message in [*lines, *case["script"]]:
-            response = talk.call(message).to_client(client)
-            talk.read(response)  # a call's next step posts to this reply's action
-            bodies.append(body_of(response))
-        return bodies
-    message = channel.opening(case)
-    for _ in range(len(script.questions) * 3):
-        response = talk.call(message).to_client(client)
+
+    def send(call):
+        response = call.to_client(client)
         bodies.append(body_of(response))
+        return response
+
+    response = talk.start(case["opening"], send)  # a call or a launch: asked for it first
+    if "script" in case:
+        for message in case["script"][1:]:
+            talk.read(response)  # a call's next step posts to this reply's action
+            response = send(talk.call(message))
+        return bodies
+    for _ in range(len(script.questions) * 3):
         question, outcome = talk.read(response)
         if outcome or not question:
             break
-        message = vignettes.answer_for(question, case.get("facts", {}), case.get("unsure", ()))
+        answer = vignettes.answer_for(question, case.get("facts", {}), case.get("unsure", ()))
+        response = send(talk.call(answer))
     return bodies
 
 

@@ -49,8 +49,14 @@ class Call:
         self.language, self.voice = profile.voice_language, voice or profile.voice_name
         self.root, self.last = None, None
 
-    def start(self):
+    def answer(self):
+        """The call answered: the greeting and the open question."""
         return self.post("/twilio/voice", {})
+
+    def start(self):
+        """Answered, and a key pressed at the open question: straight to the questions."""
+        self.answer()
+        return self.press("1")
 
     def say(self, text, confidence=0.92):
         return self.post(self.action, {"SpeechResult": text, "Confidence": str(confidence)})
@@ -160,7 +166,11 @@ def keys_for(question, answer):
 
 def run_case(call, script, case, by):
     """Answer every question from the case's facts; return the outcome the call ends with."""
-    call.start()
+    call.answer()
+    if by == "speech":
+        call.say(case["opening"])  # the runner's own words at the open question
+    else:
+        call.press("1")
     for _ in range(len(script.questions) + 1):
         if call.waiting.startswith("end:"):
             return script.outcomes[call.waiting[4:]]
@@ -173,19 +183,53 @@ def run_case(call, script, case, by):
     raise AssertionError("the call never reached advice")
 
 
-def test_call_opens_with_what_this_is_and_the_emergency_number(call, script):
-    root = call.start()
+def test_call_opens_with_what_this_is_the_emergency_number_and_an_open_question(call, script):
+    root = call.answer()
     assert [child.tag for child in root] == ["Say", "Gather", "Redirect"]
     intro = root.find("Say").text
     assert spoken(script, "voice_intro") in intro and "9 9 9" in intro
     gather = root.find("Gather")
+    describe = script.fill(script.messages["voice_describe"], "en-GB")
+    assert gather.find("Say").text == speakable(describe)
+    assert "q" not in parse_qs(urlsplit(call.action).query) and gather.get("numDigits") == "1"
+    call.press("1")  # a key instead of words: the questions start, nothing counted as missed
+    gather = call.root.find("Gather")
     assert call.waiting == "fall" and gather.get("hints") == "yes, no, not sure"
     assert spoken(script, "voice_yes_no") in gather.find("Say").text
+    assert "did not catch" not in call.said()
+
+
+def test_a_caller_who_describes_the_pain_first_is_heard(call, script):
+    call.answer()
+    call.say("my outer hip aches when I lie on it, I'm 45 and it came on gradually")
+    assert call.waiting == "fall"  # red flags are still asked about, by the script
+    for key in ("2", "1", "2", "2", "2"):  # no fall, can stand, no fever, nerves, circulation
+        call.press(key)
+    assert call.waiting == "history"  # the age was taken from the description
+    other = Call(script, call.send, call.base, sid="CA0002")
+    other.answer()
+    other.say("I came down hard on the ice and now I can't get up")
+    fracture = script.outcomes["fracture_or_dislocation"]
+    assert other.waiting == f"end:{fracture.id}"
+    assert speakable(script.fill(fracture.short, "en-GB")) in other.said()
+
+
+def test_silence_or_unreadable_words_at_the_open_question_start_the_questions(call, script):
+    for nothing in (call.silence, lambda: call.say("purple monkey dishwasher")):
+        call.answer()
+        nothing()
+        assert call.waiting == "fall" and "did not catch" not in call.said()
+        call.hang_up()
+    call.answer()
+    call.silence()
+    call.silence()  # the first question's own silences count from here
+    call.silence()
+    assert call.waiting == "fall" and "did not catch that" in call.said()
 
 
 def test_locale_and_voice_come_from_the_callers_country(script, client):
     call = Call(script, client_sender(client), "http://localhost", locale="en-US")
-    call.start()
+    call.answer()
     assert "call 9 1 1" in call.said()  # check_twiml saw en-US and Polly.Joanna-Neural
 
 
@@ -193,7 +237,7 @@ def test_voice_name_setting_overrides_the_locales_voice(script, settings):
     app = app_with(settings, script, voice_name="Polly.Brian-Neural")
     call = Call(script, client_sender(app.test_client()), "http://localhost",
                 voice="Polly.Brian-Neural")  # fmt: skip
-    root = call.start()
+    root = call.answer()
     assert {say.get("voice") for say in root.iter("Say")} == {"Polly.Brian-Neural"}
 
 
@@ -258,6 +302,23 @@ def test_low_confidence_answer_that_would_lower_the_advice_is_read_back(call, sc
     assert call.waiting == "bear_weight" and "confirm" not in call.action
 
 
+def test_facts_said_with_an_answer_are_kept_after_the_read_back_and_when_unreadable(call):
+    call.start()
+    call.say("no, I'm 45 and it's my outer hip", confidence=0.3)
+    assert "I heard no. Is that right?" in call.said()
+    call.say("yes")
+    for key in ("1", "2", "2", "2"):  # can stand, no fever, nerves, circulation
+        call.press(key)
+    assert call.waiting == "history"  # the age was kept through the read-back
+    other = Call(call.script, call.send, call.base, sid="CA0003")
+    other.start()
+    other.say("purple, I'm 45 and it's my outer hip")  # no answer to the fall question
+    assert other.waiting == "fall" and "did not catch that" in other.said()
+    for key in ("2", "1", "2", "2", "2"):
+        other.press(key)
+    assert other.waiting == "history"  # the age was kept from the unreadable answer
+
+
 def test_low_confidence_answer_that_raises_the_advice_is_taken_at_once(call, script):
     call.start()
     call.say("yes", confidence=0.2)
@@ -286,6 +347,7 @@ def test_hanging_up_mid_way_ends_the_conversation(call, script):
     call.hang_up()
     call.press("2")  # anything later on this CallSid starts afresh
     assert call.waiting == "fall" and spoken(script, "voice_intro") in call.said()
+    assert call.root.find("Gather").get("action").endswith("q=fall")
 
 
 def test_hanging_up_closes_the_call_and_keeps_its_audit_record(call, app):

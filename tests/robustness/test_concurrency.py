@@ -52,8 +52,8 @@ class Runner:
 def engine_alone(script, runner: Runner) -> tuple[list[str], str]:
     """The questions the engine asks for the runner's answers, and where it ends."""
     step = {"locale": runner.locale, "ttl_seconds": 1e9}
-    opening = runner.channel.opening(runner.case)
-    state, reply = engine.step(script, None, opening, 0, **step)
+    # A call or a launch asks for the opening first: the engine reads it as a texted opening.
+    state, reply = engine.step(script, None, runner.case["opening"], 0, **step)
     asked = []
     while reply.question:
         asked.append(reply.question.id)
@@ -68,16 +68,18 @@ def converse(base: str, script, runner: Runner, local: threading.local) -> Runne
     local.session = session
     dice = random.Random(runner.number)
     talk = runner.channel.conversation(script, runner.locale, runner.number)
-    message = runner.channel.opening(runner.case)
-    for _ in range(len(script.questions) + 2):
-        call = talk.call(message)
+
+    def send(call):
         if runner.channel.retried and dice.random() < DUPLICATED:
             runner.duplicates += 1
             first, again = _twice(base, call, session, at_once=dice.random() < 0.5)
             if first.content != again.content:
                 runner.faults.append(f"a repeated delivery got another answer: {call.form}")
-        else:
-            first = call.to_server(base, session)
+            return first
+        return call.to_server(base, session)
+
+    first = talk.start(runner.case["opening"], send)
+    for _ in range(len(script.questions) + 2):
         question, outcome = talk.read(first)
         if outcome:
             runner.outcome = outcome.id
@@ -86,7 +88,7 @@ def converse(base: str, script, runner: Runner, local: threading.local) -> Runne
             runner.faults.append(f"neither a question nor advice: {first.text[:200]}")
             return runner
         runner.asked.append(question.id)
-        message = answer_for(question, runner.case["facts"])
+        first = send(talk.call(answer_for(question, runner.case["facts"])))
     runner.faults.append("no outcome")
     return runner
 

@@ -164,15 +164,45 @@ def test_hardly_able_to_walk_is_severe_pain_at_least(script, message):
 # ---------------------------------------------------------------- events: what is not words
 
 
-def test_open_greets_and_asks_the_first_question(script):
-    _, [reply] = talk(script, engine.Event.OPEN)
-    assert reply.notices == ("intro",) and reply.question.id == script.start
+def test_open_greets_and_asks_what_is_wrong_in_the_runners_own_words(script):
+    state, [reply] = talk(script, engine.Event.OPEN)
+    assert reply.notices == ("intro",) and reply.describe and reply.question is None
+    assert script.messages["describe"] in reply.text and not reply.ended
+    _, [again] = talk(script, engine.Event.OPEN, state=state)  # a launch again: the same
+    assert again.describe and not again.notices
+
+
+def test_the_description_is_read_as_a_texted_opening_would_be(script):
+    for opening in ("outer hip aches when I lie on it, I'm 45", "I fell and can't stand up",
+                    "numb bum from the bike saddle yesterday, hip aches on runs"):  # fmt: skip
+        texted, [first] = talk(script, opening)
+        said, [_, heard] = talk(script, engine.Event.OPEN, opening)
+        assert (heard.question, heard.outcome, heard.notices) == (
+            first.question,
+            first.outcome,
+            tuple(n for n in first.notices if n != "intro"),
+        )
+        assert said["known"] == texted["known"] and said["trail"] == texted["trail"]
+        assert "describe" not in said
+
+
+def test_silence_a_key_or_nothing_readable_at_the_open_question_start_the_questions(script):
+    for nothing in (engine.Event.SILENCE, "1", "banana", ""):
+        state, [_, reply] = talk(script, engine.Event.OPEN, nothing)
+        assert reply.question.id == script.start and reply.notices == ()
+        assert state["misses"] == 0 and state["trail"] == []
+
+
+def test_help_at_the_open_question_asks_it_again(script):
+    _, [_, reply] = talk(script, engine.Event.OPEN, "help")
+    assert reply.notices == ("help",) and reply.describe
 
 
 def test_silence_counts_as_an_unreadable_answer_and_three_give_the_safe_ending(script):
-    _, replies = talk(script, engine.Event.OPEN, *[engine.Event.SILENCE] * 3)
-    assert [r.notices for r in replies[1:3]] == [("not_understood",)] * 2
-    assert all(r.question.id == script.start for r in replies[1:3])
+    _, replies = talk(script, engine.Event.OPEN, *[engine.Event.SILENCE] * 4)
+    assert replies[1].question.id == script.start and replies[1].notices == ()
+    assert [r.notices for r in replies[2:4]] == [("not_understood",)] * 2
+    assert all(r.question.id == script.start for r in replies[2:4])
     assert replies[-1].outcome.id == script.safe_ending and replies[-1].reached
 
 

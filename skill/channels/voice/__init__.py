@@ -1,7 +1,9 @@
 """Twilio Voice channel: the triage as a phone call, answered by speech or on the keypad.
 
-A call is one conversation, keyed by CallSid. Each question is a <Gather input="speech dtmf">
-whose action comes back here with the step number and the waiting question in its query
+A call is one conversation, keyed by CallSid. It opens with the greeting and an open question
+(content's `voice_describe`): what the caller says is read as a texted first message would be;
+silence or a key starts the questions. Each question is a <Gather input="speech dtmf"> whose
+action comes back here with the step number and the waiting question in its query
 string (Twilio signs that URL too): the step dedupes Twilio's retries on CallSid plus step, and
 the question tells what a doubtful answer would do. Silence falls through to a <Redirect> that
 reaches the engine as the SILENCE event, so the engine's count of unreadable answers gives a

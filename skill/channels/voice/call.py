@@ -21,6 +21,7 @@ class CallStep:
     question: Question | None  # the question the Gather asked
     outcome: Outcome | None  # the advice whose menu the caller answered
     confirm: str | None  # an answer read back, waiting for the caller's yes
+    heard: str | None  # the words that answer was read from
 
     @property
     def delivery(self) -> str:
@@ -43,4 +44,5 @@ def read(script: Script, sid: str, step: int, args, form) -> CallStep:
         confidence=form.get("Confidence"),
         question=script.questions.get(args.get("q", "")),
         outcome=script.outcomes.get(args.get("end", "")), confirm=args.get("confirm"),
+        heard=args.get("heard"),
     )  # fmt: skip

@@ -15,6 +15,7 @@ from skill.triage import render
 from skill.triage.engine import Reply
 
 NUMBER_TIMEOUT = 5  # seconds of keypad silence that end a typed number (or press #)
+MAX_HEARD = 500  # characters of a read-back answer's words carried in its action URL
 # Read out as words ("A and E") or not at all: a voice would say "asterisk" or "slash".
 _UNSPOKEN = re.compile(r"https?://\S+|www\.\S+|[*#/\\\[\]{}<>_|~^@`]")
 _PHONE = re.compile(r"\d{3,}")  # in our content, runs of 3+ digits are phone numbers
@@ -39,7 +40,7 @@ class Speaker:
     def reply(self, script: Script, reply: Reply) -> str:
         """TwiML for the engine's reply; runs once per step, inside the store transaction."""
         response = VoiceResponse()
-        if reply.question:
+        if reply.question or reply.describe:
             # Notices are said before the Gather, so a key pressed early cannot skip them.
             notices = render.notices(script, reply, voice=True)
             if notices:
@@ -54,13 +55,16 @@ class Speaker:
             self._goodbye(response)
         return str(response)
 
-    def read_back(self, question: Question, value: str) -> str:
-        """Ask "I heard no. Is that right?", carrying the answer in the action URL."""
+    def read_back(self, question: Question, value: str, heard: str) -> str:
+        """Ask "I heard no. Is that right?", carrying the answer and the words it was read
+        from in the action URL (the words only while short enough for one)."""
         response = VoiceResponse()
         labels = {o.id: o.label for o in question.options}
         said = f"{self._text('voice_heard')} {labels.get(value, value)}. "
         hints = render.hints(readback.CONFIRM)
-        gather = self._gather(response, self._url(q=question.id, confirm=value), hints, 1)
+        words = {"heard": heard} if len(heard) <= MAX_HEARD else {}
+        action = self._url(q=question.id, confirm=value, **words)
+        gather = self._gather(response, action, hints, 1)
         self._say(gather, said + self._text("voice_confirm"))
         response.redirect(self._url(q=question.id, noinput=1), method="POST")
         return str(response)
@@ -101,13 +105,15 @@ class Speaker:
         self._say(response, self._text("voice_emergency" if urgent else "voice_goodbye"))
         response.hangup()
 
-    def _ask(self, response: VoiceResponse, question: Question, prompt: str) -> None:
-        """The question as a Gather, with a reprompt through the engine if nothing is heard."""
+    def _ask(self, response: VoiceResponse, question: Question | None, prompt: str) -> None:
+        """The question (None: the open question) as a Gather, with a reprompt through the
+        engine if nothing is heard."""
         # A typed age has more than one digit: it ends with # or a pause instead.
-        digits = None if question.type == "number" else 1
-        gather = self._gather(response, self._url(q=question.id), render.hints(question), digits)
+        digits = None if question and question.type == "number" else 1
+        waiting = {"q": question.id} if question else {}
+        gather = self._gather(response, self._url(**waiting), render.hints(question), digits)
         self._say(gather, prompt)
-        response.redirect(self._url(q=question.id, noinput=1), method="POST")
+        response.redirect(self._url(**waiting, noinput=1), method="POST")
 
     def _goodbye(self, response: VoiceResponse) -> None:
         self._say(response, self._text("voice_goodbye"))

@@ -71,7 +71,9 @@ def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Spe
         return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
     question = step.question
     if question and step.confirm is not None:
-        said = readback.confirmed(script, question, step.confirm, step.digits or step.speech)
+        said = readback.confirmed(
+            script, question, step.confirm, step.digits or step.speech, step.heard
+        )
         if said is None:
             return speaker.try_again(question)
         return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
@@ -79,7 +81,7 @@ def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Spe
         minimum = triage.settings.voice_min_confidence
         doubtful = readback.doubtful(script, question, step.speech, step.confidence, minimum)
         if doubtful:
-            return speaker.read_back(question, doubtful)
+            return speaker.read_back(question, doubtful, step.speech)
     return _converse(triage, inbound, step, speaker)
 
 

@@ -2,6 +2,7 @@
 // per stdout line (used by tests/test_alexa_e2e.py):
 //   {"op": "open", "url", "model", "locale", "app"}  a new device and session   -> {"ok": true}
 //   {"op": "launch"} | {"op": "utter", "text"}      what the user says         -> the response
+//   (words no sample matches arrive as AMAZON.FallbackIntent, as on a device)
 // A response is {"ssml", "reprompt", "card", "end"}; a failure is {"error"}.
 "use strict";
 
@@ -20,7 +21,7 @@ async function handle(command) {
       .create();
     return { ok: true };
   }
-  const reply = command.op === "launch" ? await alexa.launch() : await alexa.utter(command.text);
+  const reply = command.op === "launch" ? await alexa.launch() : await heard(command.text);
   const response = reply.response || {};
   return {
     ssml: response.outputSpeech ? response.outputSpeech.ssml : null,
@@ -28,6 +29,16 @@ async function handle(command) {
     card: response.card || null,
     end: Boolean(response.shouldEndSession),
   };
+}
+
+// Words no sample matches: a device sends the fallback intent, where virtual-alexa throws.
+async function heard(text) {
+  try {
+    return await alexa.utter(text);
+  } catch (err) {
+    if (!String(err && err.message).startsWith("Unable to match utterance")) throw err;
+    return alexa.intend("AMAZON.FallbackIntent");
+  }
 }
 
 let queue = Promise.resolve();
