@@ -14,7 +14,7 @@ from flask import Blueprint, Response, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from skill.channels import base
-from skill.channels.twilio_auth import twilio_signed
+from skill.channels.twilio_auth import twilio_signed, unsound
 from skill.content import Script
 from skill.service import Inbound, get_triage
 from skill.triage import render
@@ -42,9 +42,10 @@ _SILENT, _HEAD, _TAIL = _frame()
 def inbound():
     """Answer one inbound SMS or WhatsApp message with TwiML."""
     form = request.form
-    sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
-    if not sender or not sid:
-        return Response("Missing From or MessageSid.\n", status=400, mimetype="text/plain")
+    refused = unsound(form, "MessageSid", "AccountSid", required=("From",))
+    if refused:
+        return refused
+    sender, sid = form["From"].strip(), form["MessageSid"]
     triage = get_triage()
     # A business-scoped WhatsApp id (whatsapp:US.ABC123) has no dial code: the default applies.
     message = Inbound(

@@ -3,6 +3,10 @@
 Twilio signs the full public URL it called plus the POST fields. Behind a proxy the URL Flask
 sees differs, so it is rebuilt from PUBLIC_BASE_URL, or from X-Forwarded-* headers only when
 TRUST_PROXY says a trusted proxy sets them (twilio-python #751, #715).
+
+The signature joins names and values with no separator, so characters moved across the end of
+one value into the next name still sign the same; `malformed_ids` refuses ids in any form but
+Twilio's own, so such a move cannot make a new delivery id out of a captured request.
 """
 
 from __future__ import annotations
@@ -10,13 +14,31 @@ from __future__ import annotations
 import functools
 import hmac
 import logging
+import re
 
-from flask import abort, request
+from flask import Response, abort, request
 from twilio.request_validator import RequestValidator
 
 from skill.service import get_triage
 
 log = logging.getLogger(__name__)
+# Twilio's ids: two letters for the kind of thing, then 32 hex digits.
+TWILIO_IDS = {
+    "AccountSid": re.compile(r"AC[0-9a-fA-F]{32}"),
+    "MessageSid": re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}"),
+    "CallSid": re.compile(r"CA[0-9a-fA-F]{32}"),
+}
+
+
+def unsound(form, *ids: str, required: tuple[str, ...] = ()) -> Response | None:
+    """A 400 naming the fields missing, or ids in a form Twilio never sends; None if all are
+    sound."""
+    wrong = [name for name in required if not form.get(name, "").strip()]
+    wrong += [name for name in ids if not TWILIO_IDS[name].fullmatch(form.get(name, ""))]
+    if not wrong:
+        return None
+    return Response(f"Missing or malformed: {', '.join(wrong)}\n", status=400,
+                    mimetype="text/plain")  # fmt: skip
 
 
 def public_url(settings) -> str:

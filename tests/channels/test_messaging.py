@@ -17,7 +17,7 @@ from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
 from skill.stores import conversation_key
 from skill.triage import render
-from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES
+from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, twilio_id
 from tests.texting import (
     LOCAL,
     PATH,
@@ -128,7 +128,7 @@ def test_whatsapp_outcome_title_is_bold(client, script):
 
 
 def bad_signatures():
-    fields = form(body="yes", sid="SMforged")
+    fields = form(body="yes", sid=twilio_id("SM", "forged"))
     good = signature(LOCAL, fields)
     yield "forged", fields, {"X-Twilio-Signature": signature(LOCAL, fields, token="guess")}
     yield "missing", fields, {}
@@ -143,7 +143,7 @@ def test_unsigned_requests_are_refused_and_change_nothing(client, script, case):
     text(client, "hello")
     assert client.post(PATH, data=fields, headers=headers).status_code == 403
     # The refused answer was not taken, and its MessageSid was not used up.
-    reply = text(client, "back", sid="SMforged")
+    reply = text(client, "back", sid=twilio_id("SM", "forged"))
     assert script.messages["back_none"] in reply
 
 
@@ -188,9 +188,41 @@ def test_forwarded_headers_count_only_behind_a_trusted_proxy(settings, script, t
 # Retries and duplicates
 
 
+def test_a_captured_message_with_its_id_bent_is_refused(client, script):
+    """Twilio signs names and values joined with no separator: a character moved from the
+    next name into MessageSid's value still signs the same, as a new delivery id."""
+    text(client, "hello")
+    captured = form(body="no")  # the answer to the first question
+    del captured["NumMedia"]  # so that "To" follows "MessageSid" in what is signed
+    signed = {"X-Twilio-Signature": signature(LOCAL, captured)}
+    first = said(client.post(PATH, data=captured, headers=signed))
+    bent = {name: value for name, value in captured.items() if name != "To"}
+    bent.update(MessageSid=captured["MessageSid"] + "T", o=captured["To"])
+    assert signature(LOCAL, bent) == signed["X-Twilio-Signature"]
+    assert client.post(PATH, data=bent, headers=signed).status_code == 400
+    # Had it been taken, its "no" would have answered the second question too.
+    assert asked(script, text(client, "help")) == asked(script, first)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("MessageSid", twilio_id("SM", "x")[:-1]), ("MessageSid", twilio_id("SM", "x") + "0"),
+        ("MessageSid", twilio_id("CA", "x")), ("MessageSid", "SM" + "g" * 32),
+        ("MessageSid", f" {twilio_id('SM', 'x')}"), ("AccountSid", "AC0001"),
+        ("AccountSid", ""),
+    ],
+)  # fmt: skip
+def test_ids_not_in_twilios_form_are_refused_and_change_nothing(client, script, field, value):
+    text(client, "hello")
+    response = post(client, form(body="no", **{field: value}))
+    assert response.status_code == 400 and field in response.text
+    assert asked(script, text(client, "help")).id == script.start
+
+
 def test_a_repeated_message_sid_gets_the_same_reply_and_advances_once(client, script):
     text(client, "hello")
-    repeated = form(body="purple", sid="SMrepeat")
+    repeated = form(body="purple", sid=twilio_id("SM", "repeat"))
     first = post(client, repeated).data
     assert script.messages["not_understood"] in first.decode()
     assert post(client, repeated).data == first
@@ -203,7 +235,7 @@ def test_a_repeated_message_sid_gets_the_same_reply_and_advances_once(client, sc
 def test_two_deliveries_at_once_to_two_instances_advance_once(live_server, settings, script):
     other = create_app(settings, script).test_client()  # a second instance on the same store
     post_http(live_server, form(body="hello"))
-    repeated = form(body="purple", sid="SMtwice")
+    repeated = form(body="purple", sid=twilio_id("SM", "twice"))
     start, replies = threading.Barrier(2), {}
 
     def deliver(name, send):
@@ -282,9 +314,9 @@ def test_an_internal_fault_answers_200_with_the_emergency_number(client, setting
     with sqlite3.connect(settings.state_url.removeprefix("sqlite:///")) as db:
         db.execute("DROP TABLE conversations")
     with caplog.at_level(logging.INFO):
-        reply = text(client, "my hip hurts", sid="SMfault")
+        reply = text(client, "my hip hurts", sid=twilio_id("SM", "fault"))
     assert "999" in reply and "try again" in reply
-    assert "SMfault" in caplog.text
+    assert twilio_id("SM", "fault") in caplog.text
     assert RUNNER not in caplog.text and "my hip hurts" not in caplog.text
 
 
@@ -303,7 +335,7 @@ def test_an_emergency_alerts_the_clinic_once_without_waiting_for_it(
     client = alerting.test_client()
     twilio_api.release.clear()  # the API holds the alert until the reply has gone
     opening = load_cases(PUBLIC_VIGNETTES)[0]["opening"]
-    urgent = form(body=opening, sid="SMurgent")
+    urgent = form(body=opening, sid=twilio_id("SM", "urgent"))
     reply = said(post(client, urgent))
     assert "999" in reply
     assert twilio_api.wait(lambda: twilio_api.attempts)

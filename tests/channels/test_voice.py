@@ -19,7 +19,7 @@ from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
 from skill.service import get_triage
 from skill.stores import conversation_key
-from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN
+from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, twilio_id
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
     "en-GB": "+447700900123", "en-US": "+12025550123", "en-IE": "+353855550123",
@@ -37,8 +37,9 @@ CASES = load_cases(PUBLIC_VIGNETTES)
 class Call:
     """A caller on the line: posts what Twilio would post, signed, and follows the TwiML."""
 
-    def __init__(self, script, send, base, *, sid="CA0001", locale="en-GB", voice=None):
-        self.script, self.send, self.base, self.sid = script, send, base, sid
+    def __init__(self, script, send, base, *, sid=None, locale="en-GB", voice=None):
+        self.script, self.send, self.base = script, send, base
+        self.sid = sid or twilio_id("CA", "call")
         self.number = NUMBERS[locale]
         profile = script.locales[locale]
         self.language, self.voice = profile.voice_language, voice or profile.voice_name
@@ -72,7 +73,7 @@ class Call:
 
     def signed(self, url, fields):
         url = urljoin(self.base, url)
-        params = {"CallSid": self.sid, "AccountSid": "AC0001", "From": self.number,
+        params = {"CallSid": self.sid, "AccountSid": ACCOUNT, "From": self.number,
                   "To": CLINIC, "CallStatus": "in-progress", **fields}  # fmt: skip
         signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
         return self.send(url, params, {"X-Twilio-Signature": signature})
@@ -316,15 +317,32 @@ def test_forged_or_altered_requests_get_403_and_change_nothing(call, client):
     assert call.waiting == "bear_weight"  # the conversation neither moved nor was forgotten
 
 
-def test_missing_callsid_or_a_bad_step_answers_400(client):
-    def post(path, params):
-        url = "http://localhost" + path
-        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
-        return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+def signed_post(client, path, params):
+    url = "http://localhost" + path
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
-    assert post("/twilio/voice", {"From": NUMBERS["en-GB"]}).status_code == 400
-    assert post("/twilio/voice/status", {"CallStatus": "completed"}).status_code == 400
-    assert post("/twilio/voice?step=two", {"CallSid": "CA9"}).status_code == 400
+
+def test_missing_callsid_or_a_bad_step_answers_400(client):
+    sound = {"CallSid": twilio_id("CA", "9"), "AccountSid": ACCOUNT}
+    assert signed_post(client, "/twilio/voice", {"AccountSid": ACCOUNT}).status_code == 400
+    closing = {"CallStatus": "completed", "AccountSid": ACCOUNT}
+    assert signed_post(client, "/twilio/voice/status", closing).status_code == 400
+    assert signed_post(client, "/twilio/voice?step=two", sound).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("CallSid", "CA9"), ("CallSid", twilio_id("CA", "9") + "T"),
+        ("CallSid", twilio_id("SM", "9")), ("AccountSid", "AC0001"), ("AccountSid", ""),
+    ],
+)  # fmt: skip
+def test_call_ids_not_in_twilios_form_are_refused(client, field, value):
+    params = {"CallSid": twilio_id("CA", "9"), "AccountSid": ACCOUNT, field: value}
+    for path in ("/twilio/voice", "/twilio/voice?step=1&q=fall", "/twilio/voice/status"):
+        response = signed_post(client, path, {**params, "CallStatus": "completed"})
+        assert response.status_code == 400 and field in response.text
 
 
 def test_emergency_advice_says_hang_up_and_call_and_never_dials(call, script):
@@ -375,7 +393,8 @@ def test_every_public_vignette_by_speech_over_http(script, live_server):
     wrong = []
     for case in CASES:  # one server for all: each call has its own CallSid
         locale = case.get("locale", "en-GB")
-        call = Call(script, http_sender, live_server, sid=f"CA{case['id']}", locale=locale)
+        sid = twilio_id("CA", case["id"])
+        call = Call(script, http_sender, live_server, sid=sid, locale=locale)
         outcome = run_case(call, script, case, "speech")
         if outcome.level not in case["accept"]:
             wrong.append((case["id"], outcome.id))

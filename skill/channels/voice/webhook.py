@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from skill.channels import base
-from skill.channels.twilio_auth import twilio_signed
+from skill.channels.twilio_auth import twilio_signed, unsound
 from skill.channels.voice import call as calls
 from skill.channels.voice import menu, readback, summary
 from skill.channels.voice.twiml import Speaker
@@ -24,10 +24,10 @@ CALL_OVER = ("completed", "busy", "failed", "no-answer", "canceled")
 @twilio_signed
 def call():
     """Answer a call, or one step of it, with TwiML."""
-    call_sid = request.form.get("CallSid", "").strip()
-    number = request.args.get("step", "0")
-    if not call_sid:
-        return Response("CallSid is missing", status=400, mimetype="text/plain")
+    refused = unsound(request.form, "CallSid", "AccountSid")
+    if refused:
+        return refused
+    call_sid, number = request.form["CallSid"], request.args.get("step", "0")
     if not number.isdigit() or len(number) > 6:
         return Response("step should be a number", status=400, mimetype="text/plain")
     triage = get_triage()
@@ -45,9 +45,10 @@ def call():
 @twilio_signed
 def status():
     """Close a call's conversation when the call is over, keeping its audit record."""
-    call_sid = request.form.get("CallSid", "").strip()
-    if not call_sid:
-        return Response("CallSid is missing", status=400, mimetype="text/plain")
+    refused = unsound(request.form, "CallSid", "AccountSid")
+    if refused:
+        return refused
+    call_sid = request.form["CallSid"]
     if request.form.get("CallStatus") not in CALL_OVER:
         return _empty()
     # Twilio may retry a callback: the CallSid alone is this delivery's id.
