@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import posixpath
+import re
 import ssl
 import threading
 import time
@@ -23,6 +24,8 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.x509 import verification
 
 ALEXA_SAN = "echo-api.amazon.com"
+MAX_DEPTH = 32  # Alexa's requests nest about 8 deep; the JSON parser recurses per level
+_STRUCTURE = re.compile(rb'[\[\]{}"\\]')  # what nests, and what starts or escapes in a string
 
 
 class VerificationError(Exception):
@@ -131,6 +134,24 @@ class CertificateCache:
         return leaf
 
 
+def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """True when the JSON's arrays and objects nest deeper than `limit` (one pass, no parse)."""
+    depth, in_string, escaped = 0, False, -1  # escaped: the offset a backslash escapes
+    for match in _STRUCTURE.finditer(body):
+        at, mark = match.start(), match.group()
+        if at == escaped:
+            continue
+        if mark == b"\\":
+            escaped = at + 1
+        elif mark == b'"':
+            in_string = not in_string
+        elif not in_string:
+            depth += 1 if mark in b"[{" else -1
+            if depth > limit:
+                return True
+    return False
+
+
 def dig(data: object, *keys: str) -> object:
     """The value at a path of keys in parsed JSON, or None where the path does not exist."""
     for key in keys:
@@ -150,6 +171,8 @@ def verify_request(
     max_skew_s: int = 150,
 ) -> dict:
     """Verify an Alexa request (signature unless certs is None) and return its parsed JSON."""
+    if too_deep(body):  # before parsing: json.loads would recurse to the stack's limit
+        raise VerificationError(f"body nests deeper than {MAX_DEPTH}")
     try:
         payload = json.loads(body)
     except ValueError as e:

@@ -211,6 +211,20 @@ def test_malformed_body_is_400(echo, body):
     assert echo.post(body).status_code == 400
 
 
+@pytest.mark.parametrize("body", [b"[" * 50_000, b'{"a": ' * 10_000])
+def test_deeply_nested_json_is_400_signed_or_not(echo, body):
+    assert echo.post(body).status_code == 400
+    unsigned = echo.client.post("/alexa", data=body, content_type="application/json")
+    assert unsigned.status_code == 400
+
+
+def test_nesting_in_strings_does_not_count(echo, script):
+    # Alexa sends what the runner said in slots: brackets in it are text, not depth.
+    said = '[{"\\' * 40
+    out = echo.intent("AMAZON.FallbackIntent", {"query": {"name": "query", "value": said}})
+    assert out["version"] == "1.0"
+
+
 def test_request_without_a_session_is_400(echo):
     payload = json.loads(echo.body({"type": "LaunchRequest"}))
     del payload["session"]

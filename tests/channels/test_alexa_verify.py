@@ -9,6 +9,7 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from skill.channels.alexa_verify import (
+    MAX_DEPTH,
     CertificateCache,
     VerificationError,
     check_cert_url,
@@ -82,6 +83,21 @@ def test_certificate_fetched_once_for_two_requests(pki, certs, fetch):
         body = make_body()
         verify(signed_headers(pki, body), body, certs)
     assert fetch.calls == {GOOD_URL: 1}
+
+
+def nested(depth: int) -> bytes:
+    """A good request with an extra field nested `depth` arrays deep, brackets in a string."""
+    payload = json.loads(make_body())
+    payload["extra"] = json.loads("[" * depth + '"[[{{\\""' + "]" * depth)
+    return json.dumps(payload).encode()
+
+
+def test_json_nested_past_the_bound_fails_before_it_is_parsed(pki, certs):
+    deep = nested(MAX_DEPTH)  # with the payload itself, one level past the bound
+    with pytest.raises(VerificationError, match="deeper"):
+        verify(signed_headers(pki, deep), deep, certs)
+    within = nested(MAX_DEPTH - 1)
+    assert verify(signed_headers(pki, within), within, certs)["extra"]
 
 
 def test_tampered_body_fails(pki, certs):

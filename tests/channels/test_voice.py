@@ -6,7 +6,7 @@ import dataclasses
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import pytest
 import requests
@@ -328,7 +328,8 @@ def test_missing_callsid_or_a_bad_step_answers_400(client):
     assert signed_post(client, "/twilio/voice", {"AccountSid": ACCOUNT}).status_code == 400
     closing = {"CallStatus": "completed", "AccountSid": ACCOUNT}
     assert signed_post(client, "/twilio/voice/status", closing).status_code == 400
-    assert signed_post(client, "/twilio/voice?step=two", sound).status_code == 400
+    for step in ("two", "\u00b2", "\u0663", "-1", "1234567", ""):  # ² and Arabic-Indic 3
+        assert signed_post(client, f"/twilio/voice?step={quote(step)}", sound).status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
@@ -17,6 +18,7 @@ from skill.triage.engine import Event
 
 bp = Blueprint("voice", __name__)
 CHANNEL = "voice"
+STEP = re.compile(r"[0-9]{1,6}")
 CALL_OVER = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
@@ -28,7 +30,7 @@ def call():
     if refused:
         return refused
     call_sid, number = request.form["CallSid"], request.args.get("step", "0")
-    if not number.isdigit() or len(number) > 6:
+    if not STEP.fullmatch(number):  # not isdigit(): "²" is a digit that int() refuses
         return Response("step should be a number", status=400, mimetype="text/plain")
     triage = get_triage()
     step = calls.read(triage.script, call_sid, int(number), request.args, request.form)
