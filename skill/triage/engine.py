@@ -65,9 +65,13 @@ def new_state(locale: str, now: float) -> dict:
 
 def step(
     script: Script, state: dict | None, message: str | Event | None, now: float, *,
-    locale: str, ttl_seconds: float,
+    locale: str, ttl_seconds: float, answering: str | None = None,
 ) -> tuple[dict | None, Reply]:  # fmt: skip
-    """Take one message or event; return the new state (None: forget it) and the reply."""
+    """Take one message or event; return the new state (None: forget it) and the reply.
+
+    `answering`, where the channel knows it (a call's action URL), is the question or outcome
+    the message was given at; when the conversation stands elsewhere, the message's red flags
+    count but its answer does not, and the reply says where the conversation stands."""
     if message is Event.CLOSE:
         return _close(state, now), Reply(script, locale, ended=True, silent=True)
     words = "" if isinstance(message, Event) else message  # an event has no words
@@ -85,6 +89,8 @@ def step(
         return _open(script, state, opening, now, notices)
     state = {**state, "updated": now}
     found = understand.screen(script, text, _told(script, state))
+    if answering is not None and answering != (state["question"] or state["outcome"]):
+        return _elsewhere(script, state, text, found)
     if state["outcome"]:
         again = message in (Event.OPEN, Event.REPEAT) or command == "repeat" or not text
         return _after(script, state, text, "repeat" if again else command, found)
@@ -152,6 +158,19 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
         return state, _speak(script, state, ["finished"])
     key = "after_thanks" if command == "thanks" else "after_advice"
     return state, replace(_speak(script, state, [key]), brief=True)
+
+
+def _elsewhere(script: Script, state: dict, text: str, found):
+    """A message given at another place than where the conversation stands: a red flag in it
+    raises the advice (or asks its check question); nothing else in it is read."""
+    if state["outcome"]:
+        return _after(script, state, text, "repeat", found)
+    if found.clear:
+        return _finish(script, state, found.clear, [])
+    weak = found.weak if found.weak and found.weak.id not in state.get("cleared", ()) else None
+    if weak and "resume" not in state:  # a check question already waiting is asked again
+        return _check(script, state, weak, state["question"], [])
+    return state, _speak(script, state, [])
 
 
 def _higher(script: Script, outcome: Outcome, target: str | None) -> Outcome:

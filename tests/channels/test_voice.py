@@ -380,6 +380,43 @@ def test_within_24_hours_advice_offers_the_clinic_when_one_is_set(script, settin
     assert root.find("Dial").text == CLINIC
 
 
+def next_step(call, query: str) -> str:
+    """The action URL of the call's next step, with another query than the one we gave."""
+    step = parse_qs(urlsplit(call.action).query)["step"][0]
+    return f"/twilio/voice?step={step}&{query}"
+
+
+def test_a_confirm_for_another_question_does_not_answer_the_waiting_one(call):
+    call.start()
+    call.press("2")
+    call.press("1")
+    assert call.waiting == "fever"
+    # Signed, but for another question's read-back: the caller's yes was never about a fever.
+    call.post(next_step(call, "q=fall&confirm=no"), {"Digits": "1"})
+    assert call.waiting == "fever"
+    call.press("2")
+    assert call.waiting != "fever"  # the caller's own answer still moves the call on
+
+
+@pytest.mark.parametrize("stands", ["question", "emergency"])
+def test_a_menu_url_dials_the_clinic_only_when_the_stored_advice_offers_it(
+    script, settings, stands
+):
+    app = app_with(settings, script, clinic_phone=CLINIC)
+    call = Call(script, client_sender(app.test_client()), "http://localhost")
+    call.start()
+    if stands == "emergency":
+        call.say("yes")
+        call.say("no")  # cannot stand after a fall
+        assert script.outcomes[call.waiting[4:]].level == "emergency_ambulance"
+    else:
+        call.press("2")
+    waited = call.waiting
+    offered = next(o for o in script.outcomes.values() if o.level == "consultation_24")
+    root = call.post(next_step(call, f"end={offered.id}"), {"Digits": "2"})
+    assert root.find("Dial") is None and call.waiting == waited
+
+
 def test_an_internal_fault_answers_200_with_the_emergency_number(call, settings):
     call.start()
     db = sqlite3.connect(settings.state_url.removeprefix("sqlite:///"))

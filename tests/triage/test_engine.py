@@ -108,6 +108,22 @@ def test_more_after_an_outcome_gives_the_long_form(script):
     assert "{" not in replies[1].text
 
 
+def answered_at(script, state, message, place):
+    return engine.step(script, state, message, 0.0, locale="en-GB", ttl_seconds=DAY,
+                       answering=place)  # fmt: skip
+
+
+def test_an_answer_given_at_another_place_is_not_read_but_its_red_flags_are(script):
+    state, [asked] = talk(script, "hip pain")
+    other = next(q for q in script.questions if q != asked.question.id)
+    same, reply = answered_at(script, state, "no", other)
+    assert same["trail"] == state["trail"] and reply.question == asked.question
+    _, reply = answered_at(script, state, "I have a fever and the shivers", other)
+    assert reply.outcome.id == "joint_infection"
+    moved, reply = answered_at(script, state, "no", asked.question.id)
+    assert moved["trail"] and reply.question != asked.question  # the place matches: read
+
+
 def test_stop_ends_silently_and_forgets(script):
     state, replies = talk(script, "hip pain", "no", "STOP")
     assert state is None and replies[-1].silent and replies[-1].text == ""

@@ -2,7 +2,8 @@
 
 It is read back ("I heard no. Is that right?") before the engine takes it, unless it is the
 question's safer answer (content's `unsure`), or a command or a red flag, which act at once.
-The answer waiting for a yes rides in the action URL, so the read-back needs no state.
+The answer waiting for a yes rides in the action URL, so the read-back needs no state; the
+yes counts only while the call still waits on that question (engine.step's `answering`).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ def call():
     triage = get_triage()
     step = calls.read(triage.script, call_sid, int(number), request.args, request.form)
     locale = triage.locale(number=step.caller)
-    inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale)
+    inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place)
     speaker = Speaker(triage.script, triage.settings, locale, step.step)
     return base.answer(
         inbound, lambda: _xml(_answer(triage, step, inbound, speaker)),
@@ -65,11 +65,10 @@ def status():
 
 
 def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Speaker) -> str:
-    """The TwiML for this step: the engine's reply, a read-back, or the clinic."""
+    """The TwiML for this step: the engine's reply, a read-back, or the clinic. The action URL
+    says how to read the request; the engine checks its place against the stored state."""
     script = triage.script
     if step.outcome:
-        if menu.connects(triage.settings, step):
-            return speaker.connect()
         said = menu.choice(script, step)
         return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
     question = step.question
@@ -87,7 +86,12 @@ def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Spe
 
 
 def _converse(triage: Triage, inbound: Inbound, step: calls.CallStep, speaker: Speaker) -> str:
-    turn = triage.converse(inbound, speaker.reply)
+    def render(script, reply) -> str:
+        if menu.connects(triage.settings, step, reply):
+            return speaker.connect()  # the menu's 2: the advice again (REPEAT) is not said
+        return speaker.reply(script, reply)
+
+    turn = triage.converse(inbound, render)
     if turn.reached:
         summary.text_caller(triage, step.caller, inbound.locale, turn.reached)
     return turn.body
