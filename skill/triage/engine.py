@@ -77,8 +77,8 @@ def step(
     words = "" if isinstance(message, Event) else message  # an event has no words
     text = understand.read(script, words)
     command = understand.command(script, text)
-    if command == "stop":
-        return None, Reply(script, locale, ended=True, silent=True)
+    if command == "stop" or understand.forgets(script, text):
+        return None, _forgotten(script, text, locale)
     state, notices = _going_on(state, now, ttl_seconds)
     if not state or command in ("restart", "start"):
         if state:
@@ -103,6 +103,16 @@ def step(
     if message in (Event.OPEN, Event.REPEAT):  # where it stands, again
         return state, _speak(script, state, [])
     return _answer(script, state, text, found)
+
+
+def _forgotten(script: Script, text: str, locale: str) -> Reply:
+    """The reply as a conversation is forgotten: nothing, unless the same message tells of a
+    red flag, whose advice is still given (clear or weak: there is no asking any more)."""
+    found = understand.screen(script, text)
+    flag = found.clear or (script.outcomes[found.weak.outcome] if found.weak else None)
+    if not flag:
+        return Reply(script, locale, ended=True, silent=True)
+    return Reply(script, locale, outcome=flag, ended=True, reached=True)
 
 
 def _going_on(state: dict | None, now: float, ttl_seconds: float) -> tuple[dict | None, list]:

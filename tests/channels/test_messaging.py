@@ -60,7 +60,10 @@ def test_help_says_what_the_service_is_and_the_emergency_number(client, script):
     assert "999" in reply and reply.endswith(first_question(script))
 
 
-@pytest.mark.parametrize("word", ["STOP", "Stop", "unsubscribe", "CANCEL", "stopall"])
+@pytest.mark.parametrize(
+    "word",
+    ["STOP", "Stop", "unsubscribe", "CANCEL", "stopall", "forget me please", "delete my data"],
+)
 def test_stop_answers_nothing_and_forgets_the_conversation(client, script, word):
     text(client, "hello")
     answered = text(client, "no")
