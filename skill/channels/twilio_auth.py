@@ -1,8 +1,11 @@
 """Twilio request signatures, shared by the messaging and voice webhooks.
 
 Twilio signs the full public URL it called plus the POST fields. Behind a proxy the URL Flask
-sees differs, so it is rebuilt from PUBLIC_BASE_URL, or from X-Forwarded-* headers only when
-TRUST_PROXY says a trusted proxy sets them (twilio-python #751, #715).
+sees differs, so it is rebuilt from PUBLIC_BASE_URL (best: it trusts no header), or from
+X-Forwarded-Proto and X-Forwarded-Host only when TRUST_PROXY says our own proxy sets them
+(twilio-python #751, #715). Of a list in one of those headers the LAST element is taken: a proxy
+that appends puts its own value last, after whatever the client sent; one that replaces sends
+only its own. So TRUST_PROXY=1 trusts exactly one proxy in front of the service.
 
 The signature joins names and values with no separator, so characters moved across the end of
 one value into the next name still sign the same; `malformed_ids` refuses ids in any form but
@@ -47,8 +50,8 @@ def public_url(settings) -> str:
         query = request.query_string.decode("latin-1")
         return settings.public_base_url + request.path + (f"?{query}" if query else "")
     if settings.trust_proxy:
-        proto = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+        proto = _ours(request.headers.get("X-Forwarded-Proto", request.scheme))
+        host = _ours(request.headers.get("X-Forwarded-Host", request.host))
         query = request.query_string.decode("latin-1")
         return f"{proto}://{host}{request.path}" + (f"?{query}" if query else "")
     # Not request.url: it decodes %-escapes of non-ASCII in the query, which Twilio signed as sent.
@@ -56,6 +59,11 @@ def public_url(settings) -> str:
     return f"{request.scheme}://{request.host}{request.root_path}{request.path}" + (
         f"?{query}" if query else ""
     )
+
+
+def _ours(forwarded: str) -> str:
+    """The element our proxy added to an X-Forwarded-* list: the last (the client's come first)."""
+    return forwarded.rsplit(",", 1)[-1].strip()
 
 
 def signed_by_twilio(settings) -> bool:

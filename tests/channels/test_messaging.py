@@ -188,6 +188,27 @@ def test_forwarded_headers_count_only_behind_a_trusted_proxy(settings, script, t
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(
+    "proto, host, signed, status",
+    [
+        ("https", "hips.example.org", "https://hips.example.org", 200),
+        ("https", "evil.example, hips.example.org", "https://hips.example.org", 200),
+        ("https", "evil.example, hips.example.org", "https://evil.example", 403),
+        ("https", "evil.example,hips.example.org", "https://evil.example", 403),
+        ("http, https", "hips.example.org", "https://hips.example.org", 200),
+        ("http, https", "hips.example.org", "http://hips.example.org", 403),
+    ],
+)  # fmt: skip
+def test_behind_a_trusted_proxy_the_last_forwarded_element_is_the_one_checked(
+    settings, script, proto, host, signed, status
+):
+    """A proxy that appends puts its own value after the client's: the last one is ours."""
+    client = create_app(replace(settings, trust_proxy=True), script).test_client()
+    headers = {"X-Forwarded-Proto": proto, "X-Forwarded-Host": host}
+    response = post(client, form(), url=signed + PATH, headers=headers)
+    assert response.status_code == status
+
+
 # Retries and duplicates
 
 
