@@ -82,9 +82,28 @@ def signed_by_twilio(settings) -> bool:
     # validate(), which signs the URL twice more, with and without its port, as Twilio may.
     expected = validator.compute_signature(url, request.form).encode()
     # Bytes: compare_digest refuses str with characters beyond ASCII, which a forger may send.
-    return hmac.compare_digest(expected, signature.encode()) or validator.validate(
+    if hmac.compare_digest(expected, signature.encode()) or validator.validate(
         url, request.form, signature
-    )
+    ):
+        return True
+    _log_refusal(settings, url, signature)
+    return False
+
+
+def _log_refusal(settings, url: str, signature: str) -> None:
+    """Say which URL the signature was checked over and where it came from, since a URL other
+    than the one Twilio calls is the commonest set-up fault. Never the token or the signature;
+    the query is left out (on a call it holds the answer being read back)."""
+    base, _, query = url.partition("?")
+    where = (
+        "PUBLIC_BASE_URL" if settings.public_base_url
+        else "X-Forwarded-Proto/-Host (TRUST_PROXY=1)" if settings.trust_proxy
+        else "the request's own scheme and Host header (set PUBLIC_BASE_URL behind a proxy)"
+    )  # fmt: skip
+    log.warning(
+        "Twilio signature %s for %s%s, the URL from %s: refused (403)",
+        "did not match" if signature else "missing", base, "?..." if query else "", where,
+    )  # fmt: skip
 
 
 @functools.cache

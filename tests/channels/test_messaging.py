@@ -17,7 +17,7 @@ from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
 from skill.stores import conversation_key
 from skill.triage import render
-from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, twilio_id
+from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, TWILIO_TOKEN, twilio_id
 from tests.texting import (
     LOCAL,
     PATH,
@@ -171,6 +171,20 @@ def test_validation_off_takes_unsigned_requests_and_warns_at_start(settings, scr
     assert "TWILIO_VALIDATE=0" in caplog.text
     client = create_app(replace(settings, twilio_validate=False), script).test_client()
     assert said(client.post(PATH, data=form())) is not None
+
+
+@pytest.mark.parametrize("public", ["", "https://hips.example.org"])
+def test_a_refused_signature_logs_the_url_it_was_checked_over(settings, script, caplog, public):
+    client = create_app(replace(settings, public_base_url=public), script).test_client()
+    fields = form(body="my hip hurts")
+    sent = signature("https://elsewhere.example" + PATH, fields)
+    with caplog.at_level(logging.WARNING):
+        assert post(client, fields, url="https://elsewhere.example" + PATH).status_code == 403
+    checked = (public or "http://localhost") + PATH
+    assert f"for {checked}," in caplog.text
+    assert ("PUBLIC_BASE_URL" if public else "Host header") in caplog.text
+    for secret in (TWILIO_TOKEN, sent, fields["From"], fields["Body"]):
+        assert secret not in caplog.text
 
 
 def test_public_base_url_is_the_url_that_was_signed(settings, script):
