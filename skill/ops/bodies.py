@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import logging
 import socket
 import threading
+import time
 
 log = logging.getLogger(__name__)
 # Twilio waits 15 s for the whole answer and Alexa 8 s; their bodies arrive in milliseconds.
@@ -33,15 +35,14 @@ def bound_bodies(app, max_bytes: int, seconds: float = BODY_SECONDS):
         length = _length(environ)
         if sock is None or length == 0 or (length or 0) > max_bytes:
             return app(environ, start_response)
-        timer = threading.Timer(seconds, _stop_reading, (sock,))
-        timer.start()
+        watch = _WATCHDOG.watch(sock, seconds)
         try:
             # Chunked (no length): one byte past the limit is enough for the app's 413.
             body = environ["wsgi.input"].read(max_bytes + 1 if length is None else length)
         except OSError:  # gunicorn's NoMoreData: the client went, or its reading was shut
             body = None
         finally:
-            timer.cancel()
+            _WATCHDOG.release(watch)
         # A deadline that passes just after the last byte shut nothing the answer needs.
         if body is None or (length is not None and len(body) < length):
             log.warning("request body not received within %s s: answered 408", seconds)
@@ -62,7 +63,44 @@ def _length(environ) -> int | None:
     return None if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() else 0
 
 
-def _stop_reading(sock: socket.socket) -> None:
-    """Wake the thread blocked reading the body: shut the reading side, keep the writing."""
-    with contextlib.suppress(OSError):  # the client has already closed it
-        sock.shutdown(socket.SHUT_RD)
+class _Watchdog:
+    """One thread per process that wakes request threads still reading a body at its deadline,
+    by shutting the socket's reading side (the writing side stays for the 408). One thread,
+    not a timer per request: starting a thread costs a good part of a turn."""
+
+    def __init__(self):
+        self._due: dict[int, tuple[float, socket.socket]] = {}
+        self._changed = threading.Condition()
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, seconds: float) -> int:
+        """Shut `sock`'s reading side in `seconds` unless released first."""
+        with self._changed:
+            if self._thread is None or not self._thread.is_alive():  # none yet in this process
+                self._thread = threading.Thread(target=self._run, name="body-deadlines",
+                                                daemon=True)  # fmt: skip
+                self._thread.start()
+            token = next(self._count)
+            self._due[token] = (time.monotonic() + seconds, sock)
+            self._changed.notify()
+            return token
+
+    def release(self, token: int) -> None:
+        with self._changed:
+            self._due.pop(token, None)
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                for token, (due, sock) in list(self._due.items()):
+                    if due <= now:
+                        del self._due[token]
+                        with contextlib.suppress(OSError):  # the client has already closed it
+                            sock.shutdown(socket.SHUT_RD)
+                soonest = min((due for due, _ in self._due.values()), default=None)
+                self._changed.wait(None if soonest is None else soonest - now)
+
+
+_WATCHDOG = _Watchdog()
