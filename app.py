@@ -15,7 +15,7 @@ from skill.channels.voice import bp as voice_bp
 from skill.channels.web import SECURITY_HEADERS as WEB_HEADERS
 from skill.channels.web import bp as web_bp
 from skill.channels.whatsapp_buttons import WhatsAppButtons
-from skill.ops import endpoints, logs
+from skill.ops import bodies, endpoints, logs
 from skill.stores import Store, open_store
 
 MAX_BODY = 64 * 1024  # Twilio's and Alexa's requests are a few KiB; larger ones get 413
@@ -53,6 +53,7 @@ def create_app(
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.wsgi_app = bodies.bound_bodies(app.wsgi_app, MAX_BODY)  # slow clients get 408
     store = store or open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
     outbound = outbound or OutboundSMS.from_settings(settings)
     service.init_app(app, service.Triage(script, store, settings, outbound=outbound))

@@ -5,6 +5,17 @@ WEB_CONCURRENCY (workers, default 2), WEB_THREADS (threads per worker, default 4
 PROMETHEUS_MULTIPROC_DIR (a private temporary directory when unset), where each worker writes
 its metrics so that /metrics sums them all. A `--bind` on the command line (the container's)
 wins over HOST and PORT.
+
+Answering in time (Twilio gives up after 15 s, Alexa after 8 s), what bounds a request:
+- a client that connects and sends nothing waits in gunicorn's main loop, holding no thread;
+- a body is read within 1 s (skill.ops.bodies), else 408; a request queued behind N such slow
+  clients waits about N / (workers x threads) seconds, so serve behind a proxy that buffers
+  request bodies (nginx does by default) and raise WEB_THREADS rather than WEB_CONCURRENCY
+  (threads wait on sockets; each worker holds its own store connections and metrics files);
+- a store call: SQLite waits for its lock within its busy timeout; for Redis, put short
+  timeouts in STATE_URL (redis://host:6379/0?socket_timeout=0.5&socket_connect_timeout=0.5),
+  since each command is tried 3 times and a turn takes 2 commands;
+- `timeout` below replaces a worker whose main loop stops (a hung worker), not a slow request.
 """
 
 import glob

@@ -39,7 +39,7 @@ class Settings:
     twilio_auth_token: str = ""
     twilio_validate: bool = True
     public_base_url: str = ""
-    trust_proxy: bool = False
+    trust_proxy: bool = False  # X-Forwarded-Proto/-Host from one proxy: their last elements
     twilio_account_sid: str = ""
     twilio_from: str = ""
     escalation_sms_to: str = ""

@@ -46,6 +46,9 @@ class Inbound:
     message: str | engine.Event  # the words, or what happened without words
     delivery: str | None = None  # the platform's id for this delivery: a retry gets the same
     locale: str = ""  # from Triage.locale; "" for the default
+    # Where the runner answered (a question or outcome id), when the platform says: a call's
+    # action URL. It only correlates: the engine trusts the stored state (engine.step).
+    place: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ class Triage:
         def change(state):
             new, reply = engine.step(
                 self.script, state, inbound.message, now,
-                locale=locale, ttl_seconds=self.settings.ttl_seconds,
+                locale=locale, ttl_seconds=self.settings.ttl_seconds, answering=inbound.place,
             )  # fmt: skip
             turn["reached"] = reply.outcome if reply.reached else None
             return new, render(self.script, reply)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from pathlib import Path
@@ -16,6 +17,11 @@ HARDER_VIGNETTES = VIGNETTES / "harder.yaml"
 TWILIO_TOKEN = "test-auth-token"
 ALEXA_SKILL_ID = "amzn1.ask.skill.test-runner-hip-check"
 CLINIC_ALERTS = "+447700900001"  # the clinic's number for alerts (ESCALATION_SMS_TO)
+
+
+def twilio_id(kind: str, name: str) -> str:
+    """A Twilio id in Twilio's form (SM, CA, AC... and 32 hex digits), the same for one name."""
+    return kind + hashlib.md5(name.encode()).hexdigest()
 
 
 def free_port() -> int:

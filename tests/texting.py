@@ -42,11 +42,11 @@ def post(client, fields: dict, url: str = LOCAL, headers: dict | None = None):
     return client.post(PATH, data=fields, headers=signed)
 
 
-def post_http(base: str, fields: dict, headers: dict | None = None):
+def post_http(base: str, fields: dict, headers: dict | None = None, timeout: float = 20):
     """Post over real HTTP to a running server, signed over its URL."""
     url = base + PATH
     signed = {"X-Twilio-Signature": signature(url, fields), **(headers or {})}
-    return requests.post(url, data=fields, headers=signed, timeout=20)
+    return requests.post(url, data=fields, headers=signed, timeout=timeout)
 
 
 def said(response) -> str | None:

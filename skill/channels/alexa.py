@@ -81,12 +81,17 @@ def alexa():
     if kind not in REQUESTS:
         return jsonify(EMPTY)  # display and player events: nothing to say
     session_id = dig(payload, "session", "sessionId")
+    request_id = dig(payload, "request", "requestId")
     if not isinstance(session_id, str) or not session_id:
         return jsonify(error="request has no session id"), 400
+    if not isinstance(request_id, str) or not request_id:
+        return jsonify(error="request has no request id"), 400
+    # The requestId is the delivery id: the same signed request sent again (within the
+    # timestamp window) gets the same answer and does not move the conversation again.
     intent = dig(payload, "request", "intent")
     inbound = Inbound(
         CHANNEL, session_id, _message(triage.script, kind, intent),
-        locale=triage.locale(platform=dig(payload, "request", "locale")),
+        request_id, locale=triage.locale(platform=dig(payload, "request", "locale")),
     )  # fmt: skip
     # Words Alexa could not match to any intent are lost: say how to be heard next time.
     unheard = dig(intent, "name") == alexa_model.FALLBACK_INTENT
@@ -99,7 +104,10 @@ def alexa():
         response = triage.converse(inbound, render).body
         if response["response"].get("shouldEndSession"):
             # Alexa sends nothing more once a skill ends its session: close it now.
-            triage.converse(dataclasses.replace(inbound, message=Event.CLOSE), base.nothing)
+            closing = dataclasses.replace(
+                inbound, message=Event.CLOSE, delivery=f"{request_id}:close"
+            )
+            triage.converse(closing, base.nothing)
         return jsonify(response)
 
     return base.answer(inbound, turn, lambda words: jsonify(_ending(words)))

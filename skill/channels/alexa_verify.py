@@ -1,18 +1,23 @@
 """Verification of Alexa skill requests: certificate URL, certificate chain, body signature,
 timestamp and application id, as Amazon requires of skills hosted as a web service; the HTTP
-layer answers 400 when `verify_request` raises `VerificationError`."""
+layer answers 400 when `verify_request` raises `VerificationError`.
+
+The cheap checks come first (headers, the certificate URL's form, the JSON's depth, timestamp,
+skill id), so a stale or foreign request never makes us fetch a certificate; the cache is keyed
+by the URL in its one normal form and holds a bounded number of chains."""
 
 from __future__ import annotations
 
 import base64
 import json
 import posixpath
+import re
 import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import requests
 from cryptography import x509
@@ -23,14 +28,18 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.x509 import verification
 
 ALEXA_SAN = "echo-api.amazon.com"
+MAX_CERTIFICATES = 16  # Amazon signs with one chain at a time, two around a rotation
+MAX_DEPTH = 32  # Alexa's requests nest about 8 deep; the JSON parser recurses per level
+_STRUCTURE = re.compile(rb'[\[\]{}"\\]')  # what nests, and what starts or escapes in a string
 
 
 class VerificationError(Exception):
     """An Alexa request failed verification; the message names the failed check."""
 
 
-def check_cert_url(url: str) -> None:
-    """Raise VerificationError unless url is an https s3.amazonaws.com /echo.api/ URL."""
+def check_cert_url(url: str) -> str:
+    """The URL in normal form (scheme and host lower-case, no port, dot segments resolved, no
+    query); raise VerificationError unless it is an https s3.amazonaws.com /echo.api/ URL."""
     try:
         parts = urlsplit(url)
         port = parts.port  # raises ValueError on a malformed port
@@ -44,8 +53,10 @@ def check_cert_url(url: str) -> None:
     if port not in (None, 443):
         raise VerificationError("certificate URL port is not 443")
     # Normalise so that "/echo.api/../x" cannot escape the prefix; the prefix is case-sensitive.
-    if not posixpath.normpath(unquote(parts.path)).startswith("/echo.api/"):
+    path = posixpath.normpath(unquote(parts.path))
+    if not path.startswith("/echo.api/"):
         raise VerificationError("certificate URL path is not under /echo.api/")
+    return f"https://s3.amazonaws.com{quote(path)}"
 
 
 def _default_fetch(url: str) -> bytes:
@@ -95,7 +106,7 @@ class CertificateCache:
 
     def leaf_for(self, url: str, now: datetime | None = None) -> x509.Certificate:
         """Return the verified leaf certificate behind url, fetching it on a cache miss."""
-        check_cert_url(url)
+        url = check_cert_url(url)
         now = _aware(now) if now is not None else datetime.fromtimestamp(self._clock(), UTC)
         with self._lock:
             leaf = self._leaves.get(url)
@@ -127,8 +138,28 @@ class CertificateCache:
         except verification.VerificationError as e:
             raise VerificationError(f"certificate chain did not verify: {e}") from e
         with self._lock:
+            while len(self._leaves) >= MAX_CERTIFICATES:
+                del self._leaves[next(iter(self._leaves))]  # the one cached first goes
             self._leaves[url] = leaf
         return leaf
+
+
+def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """True when the JSON's arrays and objects nest deeper than `limit` (one pass, no parse)."""
+    depth, in_string, escaped = 0, False, -1  # escaped: the offset a backslash escapes
+    for match in _STRUCTURE.finditer(body):
+        at, mark = match.start(), match.group()
+        if at == escaped:
+            continue
+        if mark == b"\\":
+            escaped = at + 1
+        elif mark == b'"':
+            in_string = not in_string
+        elif not in_string:
+            depth += 1 if mark in b"[{" else -1
+            if depth > limit:
+                return True
+    return False
 
 
 def dig(data: object, *keys: str) -> object:
@@ -150,14 +181,6 @@ def verify_request(
     max_skew_s: int = 150,
 ) -> dict:
     """Verify an Alexa request (signature unless certs is None) and return its parsed JSON."""
-    try:
-        payload = json.loads(body)
-    except ValueError as e:
-        raise VerificationError("body is not valid JSON") from e
-    if not isinstance(payload, dict):
-        raise VerificationError("body is not a JSON object")
-    now = _aware(now)
-
     if certs is not None:
         # HTTP header names are case-insensitive; a plain dict may carry any casing.
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -169,13 +192,16 @@ def verify_request(
             raw_sig = base64.b64decode(signature.strip(), validate=True)
         except ValueError as e:  # binascii.Error is a ValueError
             raise VerificationError("Signature-256 header is not base64") from e
-        key = certs.leaf_for(url, now).public_key()
-        if not isinstance(key, RSAPublicKey):
-            raise VerificationError("certificate key is not RSA")
-        try:
-            key.verify(raw_sig, body, PKCS1v15(), SHA256())  # over the raw bytes, not re-encoded
-        except InvalidSignature as e:
-            raise VerificationError("signature does not match body") from e
+        check_cert_url(url)
+    if too_deep(body):  # before parsing: json.loads would recurse to the stack's limit
+        raise VerificationError(f"body nests deeper than {MAX_DEPTH}")
+    try:
+        payload = json.loads(body)
+    except ValueError as e:
+        raise VerificationError("body is not valid JSON") from e
+    if not isinstance(payload, dict):
+        raise VerificationError("body is not a JSON object")
+    now = _aware(now)
 
     # Checked even without signatures, so local mode still rejects replays and other skills.
     try:
@@ -191,4 +217,13 @@ def verify_request(
         app_id = dig(payload, "session", "application", "applicationId")
     if app_id != skill_id:
         raise VerificationError("applicationId missing or not this skill's")
+    if certs is not None:
+        # Last: the only check that may fetch (a certificate not yet cached).
+        key = certs.leaf_for(url, now).public_key()
+        if not isinstance(key, RSAPublicKey):
+            raise VerificationError("certificate key is not RSA")
+        try:
+            key.verify(raw_sig, body, PKCS1v15(), SHA256())  # over the raw bytes, not re-encoded
+        except InvalidSignature as e:
+            raise VerificationError("signature does not match body") from e
     return payload

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
 from skill.channels import base
-from skill.channels.twilio_auth import twilio_signed
+from skill.channels.twilio_auth import twilio_signed, unsound
 from skill.content import Script
 from skill.service import Inbound, Triage, get_triage
 from skill.stores import DEDUPE_SECONDS, conversation_key
@@ -45,9 +45,10 @@ _SILENT, _HEAD, _TAIL = _frame()
 def inbound():
     """Answer one inbound SMS or WhatsApp message with TwiML."""
     form = request.form
-    sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
-    if not sender or not sid:
-        return Response("Missing From or MessageSid.\n", status=400, mimetype="text/plain")
+    refused = unsound(form, "MessageSid", "AccountSid", required=("From",))
+    if refused:
+        return refused
+    sender, sid = form["From"].strip(), form["MessageSid"]
     triage = get_triage()
     # A tapped WhatsApp button or list row carries its id, which is its words: read as typed.
     words = form.get("ButtonPayload") or form.get("ListId") or form.get("Body", "")

@@ -377,7 +377,7 @@ def _load_messages(r: _Reader):
         top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"), optional=("hedge",)
     )
     commands = r.mapping(
-        top["commands"], "commands", required=COMMANDS, optional=("thanks", "repeat")
+        top["commands"], "commands", required=COMMANDS, optional=("thanks", "repeat", "forget")
     )
     return (
         messages,

@@ -66,16 +66,20 @@ def new_state(locale: str, now: float) -> dict:
 
 def step(
     script: Script, state: dict | None, message: str | Event | None, now: float, *,
-    locale: str, ttl_seconds: float,
+    locale: str, ttl_seconds: float, answering: str | None = None,
 ) -> tuple[dict | None, Reply]:  # fmt: skip
-    """Take one message or event; return the new state (None: forget it) and the reply."""
+    """Take one message or event; return the new state (None: forget it) and the reply.
+
+    `answering`, where the channel knows it (a call's action URL), is the question or outcome
+    the message was given at; when the conversation stands elsewhere, the message's red flags
+    count but its answer does not, and the reply says where the conversation stands."""
     if message is Event.CLOSE:
         return _close(state, now), Reply(script, locale, ended=True, silent=True)
     words = "" if isinstance(message, Event) else message  # an event has no words
     text = understand.read(script, words)
     command = understand.command(script, text)
-    if command == "stop":
-        return None, Reply(script, locale, ended=True, silent=True)
+    if command == "stop" or understand.forgets(script, text):
+        return None, _forgotten(script, text, locale)
     state, notices = _going_on(state, now, ttl_seconds)
     if not state and message is Event.OPEN:
         # A caller cannot text a description first: ask for one, and read it as the opening.
@@ -90,6 +94,9 @@ def step(
         return _open(script, state, opening, now, notices)
     state = {**state, "updated": now}
     found = understand.screen(script, text, _told(script, state))
+    # A call waiting for its description has no question yet: its place is "" (no q= in the URL).
+    if answering is not None and answering != (state["question"] or state["outcome"] or ""):
+        return _elsewhere(script, state, text, found)
     if state["outcome"]:
         again = message in (Event.OPEN, Event.REPEAT) or command == "repeat" or not text
         return _after(script, state, text, "repeat" if again else command, found)
@@ -106,6 +113,16 @@ def step(
         # nothing start the script: a description is not an answer, so nothing is missed.
         return _open(script, state, text, now, [])
     return _answer(script, state, text, found)
+
+
+def _forgotten(script: Script, text: str, locale: str) -> Reply:
+    """The reply as a conversation is forgotten: nothing, unless the same message tells of a
+    red flag, whose advice is still given (clear or weak: there is no asking any more)."""
+    found = understand.screen(script, text)
+    flag = found.clear or (script.outcomes[found.weak.outcome] if found.weak else None)
+    if not flag:
+        return Reply(script, locale, ended=True, silent=True)
+    return Reply(script, locale, outcome=flag, ended=True, reached=True)
 
 
 def _going_on(state: dict | None, now: float, ttl_seconds: float) -> tuple[dict | None, list]:
@@ -161,6 +178,19 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
         return state, _speak(script, state, ["finished"])
     key = "after_thanks" if command == "thanks" else "after_advice"
     return state, replace(_speak(script, state, [key]), brief=True)
+
+
+def _elsewhere(script: Script, state: dict, text: str, found):
+    """A message given at another place than where the conversation stands: a red flag in it
+    raises the advice (or asks its check question); nothing else in it is read."""
+    if state["outcome"]:
+        return _after(script, state, text, "repeat", found)
+    if found.clear:
+        return _finish(script, state, found.clear, [])
+    weak = found.weak if found.weak and found.weak.id not in state.get("cleared", ()) else None
+    if weak and "resume" not in state:  # a check question already waiting is asked again
+        return _check(script, state, weak, state["question"], [])
+    return state, _speak(script, state, [])
 
 
 def _higher(script: Script, outcome: Outcome, target: str | None) -> Outcome:

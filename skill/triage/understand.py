@@ -299,6 +299,21 @@ def command(script: Script, text: str) -> str | None:
     return None
 
 
+def forgets(script: Script, text: str) -> bool:
+    """Whether the message asks to be forgotten: a `forget` phrase anywhere in it, not denied."""
+    pattern = _forget_pattern(script)
+    match = pattern.search(text) if pattern else None
+    return bool(match) and not _negated(pattern, text, match)
+
+
+@functools.lru_cache(maxsize=8)
+def _forget_pattern(script: Script) -> re.Pattern | None:
+    phrases = script.commands.get("forget", ())
+    if not phrases:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b")
+
+
 @functools.lru_cache(maxsize=4096)  # the vocabulary is squeezed on every yes/no answer
 def _squeeze(text: str) -> str:
     return re.sub(r"(\w)\1+", r"\1", text)  # "yesss" -> "yes", "nooo" -> "no"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -70,7 +71,7 @@ class Echo:
             },
             "context": {"System": {"application": application, "user": {"userId": USER_ID}}},
             "request": {
-                "requestId": f"amzn1.echo-api.request.{self.count}", "locale": self.locale,
+                "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", "locale": self.locale,
                 "timestamp": sent.strftime("%Y-%m-%dT%H:%M:%SZ"), **request,
             },
         }  # fmt: skip
@@ -193,9 +194,41 @@ def test_forged_request_is_refused_and_changes_nothing(echo, script, case):
     assert waiting(script, echo.intent("AMAZON.HelpIntent")) == script.start
 
 
+def test_the_same_signed_request_sent_three_times_moves_the_conversation_once(echo, script):
+    assert waiting(script, echo.start()) == script.start
+    no = echo.body({"type": "IntentRequest", "intent": {"name": "AMAZON.NoIntent"}})
+    replies = [echo.post(no) for _ in range(3)]
+    assert all(reply.status_code == 200 for reply in replies)
+    assert replies[0].data == replies[1].data == replies[2].data
+    second = waiting(script, replies[0].get_json())
+    assert second != script.start
+    # Three moves would have answered "no" to two more questions.
+    assert waiting(script, echo.intent("AMAZON.HelpIntent")) == second
+
+
+def test_a_request_without_a_request_id_is_400(echo):
+    payload = json.loads(echo.body({"type": "LaunchRequest"}))
+    del payload["request"]["requestId"]
+    assert echo.post(json.dumps(payload).encode()).status_code == 400
+
+
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b""])
 def test_malformed_body_is_400(echo, body):
     assert echo.post(body).status_code == 400
+
+
+@pytest.mark.parametrize("body", [b"[" * 50_000, b'{"a": ' * 10_000])
+def test_deeply_nested_json_is_400_signed_or_not(echo, body):
+    assert echo.post(body).status_code == 400
+    unsigned = echo.client.post("/alexa", data=body, content_type="application/json")
+    assert unsigned.status_code == 400
+
+
+def test_nesting_in_strings_does_not_count(echo, script):
+    # Alexa sends what the runner said in slots: brackets in it are text, not depth.
+    said = '[{"\\' * 40
+    out = echo.intent("AMAZON.FallbackIntent", {"query": {"name": "query", "value": said}})
+    assert out["version"] == "1.0"
 
 
 def test_request_without_a_session_is_400(echo):

@@ -9,6 +9,8 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from skill.channels.alexa_verify import (
+    MAX_CERTIFICATES,
+    MAX_DEPTH,
     CertificateCache,
     VerificationError,
     check_cert_url,
@@ -84,6 +86,21 @@ def test_certificate_fetched_once_for_two_requests(pki, certs, fetch):
     assert fetch.calls == {GOOD_URL: 1}
 
 
+def nested(depth: int) -> bytes:
+    """A good request with an extra field nested `depth` arrays deep, brackets in a string."""
+    payload = json.loads(make_body())
+    payload["extra"] = json.loads("[" * depth + '"[[{{\\""' + "]" * depth)
+    return json.dumps(payload).encode()
+
+
+def test_json_nested_past_the_bound_fails_before_it_is_parsed(pki, certs):
+    deep = nested(MAX_DEPTH)  # with the payload itself, one level past the bound
+    with pytest.raises(VerificationError, match="deeper"):
+        verify(signed_headers(pki, deep), deep, certs)
+    within = nested(MAX_DEPTH - 1)
+    assert verify(signed_headers(pki, within), within, certs)["extra"]
+
+
 def test_tampered_body_fails(pki, certs):
     body = make_body()
     headers = signed_headers(pki, body)
@@ -154,7 +171,54 @@ def test_bad_cert_urls_fail(pki, certs, fetch, url):
     ],
 )
 def test_good_cert_urls_pass(url):
-    assert check_cert_url(url) is None
+    assert check_cert_url(url) == GOOD_URL
+
+
+SPELLINGS = [
+    GOOD_URL, "HTTPS://S3.AMAZONAWS.COM/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com:443/echo.api/echo-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api/./x/../echo-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api//echo-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api/%65cho-api-cert.pem",
+    "https://s3.amazonaws.com/echo.api/echo-api-cert.pem?cache=bust",
+    "https://s3.amazonaws.com/echo.api/echo-api-cert.pem#again",
+]  # fmt: skip
+
+
+def test_one_chain_under_many_spellings_is_fetched_once(pki, certs, fetch):
+    for url in SPELLINGS:
+        body = make_body()
+        assert verify(signed_headers(pki, body, url), body, certs)
+    assert fetch.calls == {GOOD_URL: 1}
+
+
+@pytest.mark.parametrize(
+    "body", [make_body(timestamp=NOW - timedelta(hours=1)), make_body(app_id="amzn1.ask.skill.x")]
+)
+def test_stale_or_foreign_requests_never_fetch_a_certificate(pki, certs, fetch, body):
+    for n in range(50):  # a new chain URL each time, as an attacker would send
+        url = f"https://s3.amazonaws.com/echo.api/chain-{n}.pem"
+        with pytest.raises(VerificationError, match="timestamp|applicationId"):
+            verify(signed_headers(pki, body, url), body, certs)
+    assert fetch.calls == {}
+
+
+def test_the_certificate_cache_keeps_a_bounded_number_of_chains(pki):
+    fetched = []
+
+    def fetch(url):  # Amazon's host serving the good chain under every name
+        fetched.append(url)
+        return pki["served"][GOOD_URL]
+
+    certs = CertificateCache(fetch=fetch, roots=[pki["root"]])
+    urls = [f"https://s3.amazonaws.com/echo.api/chain-{n}.pem" for n in range(MAX_CERTIFICATES * 4)]
+    for url in urls:
+        certs.leaf_for(url, NOW)
+    assert len(fetched) == len(urls)
+    certs.leaf_for(urls[-1], NOW)  # the newest is still kept
+    assert len(fetched) == len(urls)
+    certs.leaf_for(urls[0], NOW)  # the oldest went to keep the cache bounded: fetched again
+    assert fetched[-1] == urls[0] and len(fetched) == len(urls) + 1
 
 
 @pytest.mark.parametrize("offset_s", [-200, 200])

@@ -17,7 +17,7 @@ from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
 from skill.stores import conversation_key
 from skill.triage import render
-from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, message_text
+from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text, twilio_id
 from tests.texting import (
     LOCAL,
     PATH,
@@ -60,7 +60,10 @@ def test_help_says_what_the_service_is_and_the_emergency_number(client, script):
     assert "999" in reply and reply.endswith(first_question(script))
 
 
-@pytest.mark.parametrize("word", ["STOP", "Stop", "unsubscribe", "CANCEL", "stopall"])
+@pytest.mark.parametrize(
+    "word",
+    ["STOP", "Stop", "unsubscribe", "CANCEL", "stopall", "forget me please", "delete my data"],
+)
 def test_stop_answers_nothing_and_forgets_the_conversation(client, script, word):
     text(client, "hello")
     answered = text(client, "no")
@@ -128,7 +131,7 @@ def test_whatsapp_outcome_title_is_bold(client, script):
 
 
 def bad_signatures():
-    fields = form(body="yes", sid="SMforged")
+    fields = form(body="yes", sid=twilio_id("SM", "forged"))
     good = signature(LOCAL, fields)
     yield "forged", fields, {"X-Twilio-Signature": signature(LOCAL, fields, token="guess")}
     yield "missing", fields, {}
@@ -143,7 +146,7 @@ def test_unsigned_requests_are_refused_and_change_nothing(client, script, case):
     text(client, "hello")
     assert client.post(PATH, data=fields, headers=headers).status_code == 403
     # The refused answer was not taken, and its MessageSid was not used up.
-    reply = text(client, "back", sid="SMforged")
+    reply = text(client, "back", sid=twilio_id("SM", "forged"))
     assert script.messages["back_none"] in reply
 
 
@@ -170,6 +173,20 @@ def test_validation_off_takes_unsigned_requests_and_warns_at_start(settings, scr
     assert said(client.post(PATH, data=form())) is not None
 
 
+@pytest.mark.parametrize("public", ["", "https://hips.example.org"])
+def test_a_refused_signature_logs_the_url_it_was_checked_over(settings, script, caplog, public):
+    client = create_app(replace(settings, public_base_url=public), script).test_client()
+    fields = form(body="my hip hurts")
+    sent = signature("https://elsewhere.example" + PATH, fields)
+    with caplog.at_level(logging.WARNING):
+        assert post(client, fields, url="https://elsewhere.example" + PATH).status_code == 403
+    checked = (public or "http://localhost") + PATH
+    assert f"for {checked}," in caplog.text
+    assert ("PUBLIC_BASE_URL" if public else "Host header") in caplog.text
+    for secret in (TWILIO_TOKEN, sent, fields["From"], fields["Body"]):
+        assert secret not in caplog.text
+
+
 def test_public_base_url_is_the_url_that_was_signed(settings, script):
     public = "https://hips.example.org"
     client = create_app(replace(settings, public_base_url=public), script).test_client()
@@ -185,12 +202,65 @@ def test_forwarded_headers_count_only_behind_a_trusted_proxy(settings, script, t
     assert response.status_code == status
 
 
+@pytest.mark.parametrize(
+    "proto, host, signed, status",
+    [
+        ("https", "hips.example.org", "https://hips.example.org", 200),
+        ("https", "evil.example, hips.example.org", "https://hips.example.org", 200),
+        ("https", "evil.example, hips.example.org", "https://evil.example", 403),
+        ("https", "evil.example,hips.example.org", "https://evil.example", 403),
+        ("http, https", "hips.example.org", "https://hips.example.org", 200),
+        ("http, https", "hips.example.org", "http://hips.example.org", 403),
+    ],
+)  # fmt: skip
+def test_behind_a_trusted_proxy_the_last_forwarded_element_is_the_one_checked(
+    settings, script, proto, host, signed, status
+):
+    """A proxy that appends puts its own value after the client's: the last one is ours."""
+    client = create_app(replace(settings, trust_proxy=True), script).test_client()
+    headers = {"X-Forwarded-Proto": proto, "X-Forwarded-Host": host}
+    response = post(client, form(), url=signed + PATH, headers=headers)
+    assert response.status_code == status
+
+
 # Retries and duplicates
+
+
+def test_a_captured_message_with_its_id_bent_is_refused(client, script):
+    """Twilio signs names and values joined with no separator: a character moved from the
+    next name into MessageSid's value still signs the same, as a new delivery id."""
+    text(client, "hello")
+    captured = form(body="no")  # the answer to the first question
+    del captured["NumMedia"]  # so that "To" follows "MessageSid" in what is signed
+    signed = {"X-Twilio-Signature": signature(LOCAL, captured)}
+    first = said(client.post(PATH, data=captured, headers=signed))
+    bent = {name: value for name, value in captured.items() if name != "To"}
+    bent.update(MessageSid=captured["MessageSid"] + "T", o=captured["To"])
+    assert signature(LOCAL, bent) == signed["X-Twilio-Signature"]
+    assert client.post(PATH, data=bent, headers=signed).status_code == 400
+    # Had it been taken, its "no" would have answered the second question too.
+    assert asked(script, text(client, "help")) == asked(script, first)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("MessageSid", twilio_id("SM", "x")[:-1]), ("MessageSid", twilio_id("SM", "x") + "0"),
+        ("MessageSid", twilio_id("CA", "x")), ("MessageSid", "SM" + "g" * 32),
+        ("MessageSid", f" {twilio_id('SM', 'x')}"), ("AccountSid", "AC0001"),
+        ("AccountSid", ""),
+    ],
+)  # fmt: skip
+def test_ids_not_in_twilios_form_are_refused_and_change_nothing(client, script, field, value):
+    text(client, "hello")
+    response = post(client, form(body="no", **{field: value}))
+    assert response.status_code == 400 and field in response.text
+    assert asked(script, text(client, "help")).id == script.start
 
 
 def test_a_repeated_message_sid_gets_the_same_reply_and_advances_once(client, script):
     text(client, "hello")
-    repeated = form(body="purple", sid="SMrepeat")
+    repeated = form(body="purple", sid=twilio_id("SM", "repeat"))
     first = post(client, repeated).data
     assert script.messages["not_understood"] in first.decode()
     assert post(client, repeated).data == first
@@ -203,7 +273,7 @@ def test_a_repeated_message_sid_gets_the_same_reply_and_advances_once(client, sc
 def test_two_deliveries_at_once_to_two_instances_advance_once(live_server, settings, script):
     other = create_app(settings, script).test_client()  # a second instance on the same store
     post_http(live_server, form(body="hello"))
-    repeated = form(body="purple", sid="SMtwice")
+    repeated = form(body="purple", sid=twilio_id("SM", "twice"))
     start, replies = threading.Barrier(2), {}
 
     def deliver(name, send):
@@ -282,10 +352,10 @@ def test_an_internal_fault_answers_200_with_the_emergency_number(client, setting
     with sqlite3.connect(settings.state_url.removeprefix("sqlite:///")) as db:
         db.execute("DROP TABLE conversations")
     with caplog.at_level(logging.INFO):
-        reply = text(client, "my hip hurts", sid="SMfault")
+        reply = text(client, "my hip hurts", sid=twilio_id("SM", "fault"))
     faults = {message_text(script, key) for key in ("fallback", "store_down")}
     assert "999" in reply and reply in faults
-    assert "SMfault" in caplog.text
+    assert twilio_id("SM", "fault") in caplog.text
     assert RUNNER not in caplog.text and "my hip hurts" not in caplog.text
 
 
@@ -304,7 +374,7 @@ def test_an_emergency_alerts_the_clinic_once_without_waiting_for_it(
     client = alerting.test_client()
     twilio_api.release.clear()  # the API holds the alert until the reply has gone
     opening = load_cases(PUBLIC_VIGNETTES)[0]["opening"]
-    urgent = form(body=opening, sid="SMurgent")
+    urgent = form(body=opening, sid=twilio_id("SM", "urgent"))
     reply = said(post(client, urgent))
     assert "999" in reply
     assert twilio_api.wait(lambda: twilio_api.attempts)

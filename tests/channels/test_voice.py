@@ -6,7 +6,7 @@ import dataclasses
 import re
 import sqlite3
 import xml.etree.ElementTree as ET
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import pytest
 import requests
@@ -19,7 +19,7 @@ from skill.content import sms
 from skill.safety.vignettes import answer_for, load_cases
 from skill.service import get_triage
 from skill.stores import conversation_key
-from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text
+from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text, twilio_id
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
     "en-GB": "+447700900123", "en-US": "+12025550123", "en-IE": "+353855550123",
@@ -42,8 +42,9 @@ def spoken(script, key: str, locale: str = "en-GB") -> str:
 class Call:
     """A caller on the line: posts what Twilio would post, signed, and follows the TwiML."""
 
-    def __init__(self, script, send, base, *, sid="CA0001", locale="en-GB", voice=None):
-        self.script, self.send, self.base, self.sid = script, send, base, sid
+    def __init__(self, script, send, base, *, sid=None, locale="en-GB", voice=None):
+        self.script, self.send, self.base = script, send, base
+        self.sid = sid or twilio_id("CA", "call")
         self.number = NUMBERS[locale]
         profile = script.locales[locale]
         self.language, self.voice = profile.voice_language, voice or profile.voice_name
@@ -83,7 +84,7 @@ class Call:
 
     def signed(self, url, fields):
         url = urljoin(self.base, url)
-        params = {"CallSid": self.sid, "AccountSid": "AC0001", "From": self.number,
+        params = {"CallSid": self.sid, "AccountSid": ACCOUNT, "From": self.number,
                   "To": CLINIC, "CallStatus": "in-progress", **fields}  # fmt: skip
         signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
         return self.send(url, params, {"X-Twilio-Signature": signature})
@@ -206,7 +207,7 @@ def test_a_caller_who_describes_the_pain_first_is_heard(call, script):
     for key in ("2", "1", "2", "2", "2"):  # no fall, can stand, no fever, nerves, circulation
         call.press(key)
     assert call.waiting == "history"  # the age was taken from the description
-    other = Call(script, call.send, call.base, sid="CA0002")
+    other = Call(script, call.send, call.base, sid=twilio_id("CA", "0002"))
     other.answer()
     other.say("I came down hard on the ice and now I can't get up")
     fracture = script.outcomes["fracture_or_dislocation"]
@@ -310,7 +311,7 @@ def test_facts_said_with_an_answer_are_kept_after_the_read_back_and_when_unreada
     for key in ("1", "2", "2", "2"):  # can stand, no fever, nerves, circulation
         call.press(key)
     assert call.waiting == "history"  # the age was kept through the read-back
-    other = Call(call.script, call.send, call.base, sid="CA0003")
+    other = Call(call.script, call.send, call.base, sid=twilio_id("CA", "0003"))
     other.start()
     other.say("purple, I'm 45 and it's my outer hip")  # no answer to the fall question
     assert other.waiting == "fall" and "did not catch that" in other.said()
@@ -385,15 +386,33 @@ def test_forged_or_altered_requests_get_403_and_change_nothing(call, client):
     assert call.waiting == "bear_weight"  # the conversation neither moved nor was forgotten
 
 
-def test_missing_callsid_or_a_bad_step_answers_400(client):
-    def post(path, params):
-        url = "http://localhost" + path
-        signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
-        return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+def signed_post(client, path, params):
+    url = "http://localhost" + path
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
-    assert post("/twilio/voice", {"From": NUMBERS["en-GB"]}).status_code == 400
-    assert post("/twilio/voice/status", {"CallStatus": "completed"}).status_code == 400
-    assert post("/twilio/voice?step=two", {"CallSid": "CA9"}).status_code == 400
+
+def test_missing_callsid_or_a_bad_step_answers_400(client):
+    sound = {"CallSid": twilio_id("CA", "9"), "AccountSid": ACCOUNT}
+    assert signed_post(client, "/twilio/voice", {"AccountSid": ACCOUNT}).status_code == 400
+    closing = {"CallStatus": "completed", "AccountSid": ACCOUNT}
+    assert signed_post(client, "/twilio/voice/status", closing).status_code == 400
+    for step in ("two", "\u00b2", "\u0663", "-1", "1234567", ""):  # ² and Arabic-Indic 3
+        assert signed_post(client, f"/twilio/voice?step={quote(step)}", sound).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("CallSid", "CA9"), ("CallSid", twilio_id("CA", "9") + "T"),
+        ("CallSid", twilio_id("SM", "9")), ("AccountSid", "AC0001"), ("AccountSid", ""),
+    ],
+)  # fmt: skip
+def test_call_ids_not_in_twilios_form_are_refused(client, field, value):
+    params = {"CallSid": twilio_id("CA", "9"), "AccountSid": ACCOUNT, field: value}
+    for path in ("/twilio/voice", "/twilio/voice?step=1&q=fall", "/twilio/voice/status"):
+        response = signed_post(client, path, {**params, "CallStatus": "completed"})
+        assert response.status_code == 400 and field in response.text
 
 
 def test_emergency_advice_says_hang_up_and_call_and_never_dials(call, script):
@@ -430,6 +449,43 @@ def test_within_24_hours_advice_offers_the_clinic_when_one_is_set(script, settin
     assert root.find("Dial").text == CLINIC
 
 
+def next_step(call, query: str) -> str:
+    """The action URL of the call's next step, with another query than the one we gave."""
+    step = parse_qs(urlsplit(call.action).query)["step"][0]
+    return f"/twilio/voice?step={step}&{query}"
+
+
+def test_a_confirm_for_another_question_does_not_answer_the_waiting_one(call):
+    call.start()
+    call.press("2")
+    call.press("1")
+    assert call.waiting == "fever"
+    # Signed, but for another question's read-back: the caller's yes was never about a fever.
+    call.post(next_step(call, "q=fall&confirm=no"), {"Digits": "1"})
+    assert call.waiting == "fever"
+    call.press("2")
+    assert call.waiting != "fever"  # the caller's own answer still moves the call on
+
+
+@pytest.mark.parametrize("stands", ["question", "emergency"])
+def test_a_menu_url_dials_the_clinic_only_when_the_stored_advice_offers_it(
+    script, settings, stands
+):
+    app = app_with(settings, script, clinic_phone=CLINIC)
+    call = Call(script, client_sender(app.test_client()), "http://localhost")
+    call.start()
+    if stands == "emergency":
+        call.say("yes")
+        call.say("no")  # cannot stand after a fall
+        assert script.outcomes[call.waiting[4:]].level == "emergency_ambulance"
+    else:
+        call.press("2")
+    waited = call.waiting
+    offered = next(o for o in script.outcomes.values() if o.level == "consultation_24")
+    root = call.post(next_step(call, f"end={offered.id}"), {"Digits": "2"})
+    assert root.find("Dial") is None and call.waiting == waited
+
+
 def test_an_internal_fault_answers_200_with_the_emergency_number(call, settings):
     call.start()
     db = sqlite3.connect(settings.state_url.removeprefix("sqlite:///"))
@@ -444,7 +500,8 @@ def test_every_public_vignette_by_speech_over_http(script, live_server):
     wrong = []
     for case in CASES:  # one server for all: each call has its own CallSid
         locale = case.get("locale", "en-GB")
-        call = Call(script, http_sender, live_server, sid=f"CA{case['id']}", locale=locale)
+        sid = twilio_id("CA", case["id"])
+        call = Call(script, http_sender, live_server, sid=sid, locale=locale)
         outcome = run_case(call, script, case, "speech")
         if outcome.level not in case["accept"]:
             wrong.append((case["id"], outcome.id))

@@ -114,12 +114,22 @@ def button_for(script, question, answer: str) -> str | None:
     return answer if question.type == "choice" else None
 
 
+def describe(page, words: str, seen: int) -> str:
+    """Type the runner's description at the widget's open question; the reply to it."""
+    page.get_by_label("Message").fill(words)
+    page.get_by_role("button", name="Send").click()
+    return wait_reply(page, seen)
+
+
 def play(page, script, case: dict, how: str):
-    """Answer the widget's questions from the case's facts to its advice: by typing, by clicking
-    the answer buttons, or by the keyboard alone (Tab to a button or the box, then Enter)."""
+    """Describe the pain (the case's opening), then answer the widget's questions from the
+    case's facts to its advice: by typing, by clicking the answer buttons, or by the keyboard
+    alone (Tab to a button or the box, then Enter)."""
     text = wait_reply(page, 0)
     assert f"call {script.locales[LOCALE].emergency}" in text  # the intro's emergency line
-    for turn in range(1, len(script.questions) * 2):
+    assert waiting(script, text) is None  # the open question: how it hurts, in a few words
+    text = describe(page, case["opening"], 1)
+    for turn in range(2, len(script.questions) * 2):
         question, outcome = waiting(script, text), advised(script, text)
         if outcome:
             return outcome
@@ -165,9 +175,10 @@ def test_the_demo_page_plays_public_cases_to_their_advice(
 def test_a_page_reload_keeps_the_conversation(page, live_server, script):
     page.goto(live_server + "/web/demo")
     wait_reply(page, 0)
+    describe(page, "my hip aches", 1)
     no = script.fill(script.messages["button_no"], LOCALE)
     page.get_by_role("button", name=no, exact=True).click()
-    asked = waiting(script, wait_reply(page, 1))
+    asked = waiting(script, wait_reply(page, 2))
     page.reload()
     again = wait_reply(page, 0)  # where it stands, without the intro
     assert waiting(script, again) == asked
@@ -183,6 +194,7 @@ def test_at_360_pixels_the_widget_fits_and_its_buttons_are_big_enough(
     page.set_viewport_size({"width": 360, "height": 740})
     page.goto(live_server + "/web/demo")
     wait_reply(page, 0)
+    describe(page, "my hip aches", 1)  # a question with its answer buttons
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     for button in page.locator("button").all():
         box = button.bounding_box()
@@ -198,6 +210,7 @@ def test_a_clinic_page_on_an_allowed_origin_works_and_keeps_its_styles_out(
     page.goto(clinic.url)
     text = wait_reply(page, 0)
     assert f"call {script.locales[LOCALE].emergency}" in text
+    describe(page, "my hip aches", 1)
     yes = page.get_by_role("button", name=script.fill(script.messages["button_yes"], LOCALE))
     assert yes.is_visible()  # the page's `button { display: none }` stays outside
     assert yes.evaluate("b => getComputedStyle(b).fontSize") == "16px"
@@ -206,7 +219,7 @@ def test_a_clinic_page_on_an_allowed_origin_works_and_keeps_its_styles_out(
     theirs = page.locator("#theirs").evaluate("b => getComputedStyle(b).backgroundColor")
     assert theirs != yes.evaluate("b => getComputedStyle(b).backgroundColor")
     yes.click()
-    wait_reply(page, 1)
+    wait_reply(page, 2)
     assert get_triage(app).store.all_audits(get_triage(app).clock())
     if os.environ.get("SCREENSHOTS"):
         page.set_viewport_size({"width": 360, "height": 740})

@@ -14,6 +14,7 @@ from app import create_app
 from skill import content
 from skill.channels.whatsapp_buttons import MAX_ROW, MAX_ROWS, WhatsAppButtons, templates
 from skill.config import SettingsError, from_env
+from tests.common import twilio_id
 from tests.drivers import Messaging
 
 WHATSAPP = Messaging("whatsapp")
@@ -77,7 +78,7 @@ def test_sync_replaces_templates_when_the_content_changes(buttons, script, tmp_p
 def test_a_question_goes_with_buttons_and_a_tap_answers_it(client, script, buttons, twilio_api):
     buttons.sync(script)
     sender = WHATSAPP.sender(script, "en-GB", 1)
-    first = WHATSAPP.call(sender, "hello", "SM1").to_client(client)
+    first = WHATSAPP.call(sender, "hello", twilio_id("SM", "1")).to_client(client)
     assert WHATSAPP.reply(first) is None  # empty TwiML: the reply went through the API
     (message,) = sent_to(twilio_api, sender)
     assert message["From"] == "whatsapp:+447700900999"
@@ -88,7 +89,9 @@ def test_a_question_goes_with_buttons_and_a_tap_answers_it(client, script, butto
     assert "twilio/quick-reply" in template_of(twilio_api, message)
     # Tapping "No" comes back with its id; the next question goes with its buttons too.
     no = script.messages["button_no"]
-    WHATSAPP.call(sender, no, "SM2", ButtonText=no, ButtonPayload=no).to_client(client)
+    WHATSAPP.call(sender, no, twilio_id("SM", "2"), ButtonText=no, ButtonPayload=no).to_client(
+        client
+    )
     second = sent_to(twilio_api, sender)[-1]
     nxt = script.questions[question.edges["no"]]
     assert script.fill(nxt.text, "en-GB") in json.loads(second["ContentVariables"])["1"]
@@ -120,16 +123,16 @@ def test_a_list_row_tapped_answers_a_choice_question(client, script, buttons, tw
     buttons.sync(script)
     sender = WHATSAPP.sender(script, "en-GB", 2)
     taps, node = path_to_a_choice(script)
-    WHATSAPP.call(sender, "hello", "SM0").to_client(client)
+    WHATSAPP.call(sender, "hello", twilio_id("SM", "0")).to_client(client)
     for n, words in enumerate(taps, 1):
-        WHATSAPP.call(sender, words, f"SM{n}", ButtonPayload=words).to_client(client)
+        WHATSAPP.call(sender, words, twilio_id("SM", str(n)), ButtonPayload=words).to_client(client)
     last = sent_to(twilio_api, sender)[-1]
     picker = template_of(twilio_api, last)["twilio/list-picker"]
     choice = script.questions[node]
     assert [r["id"] for r in picker["items"]] == [o.label for o in choice.options]
     option = choice.options[0]
     before = len(sent_to(twilio_api, sender))
-    reply = WHATSAPP.call(sender, option.label[:MAX_ROW], "SMlast", ListId=option.label,
+    reply = WHATSAPP.call(sender, option.label[:MAX_ROW], twilio_id("SM", "last"), ListId=option.label,
                           ListTitle=option.label[:MAX_ROW]).to_client(client)  # fmt: skip
     if option.next in script.outcomes:  # advice goes as TwiML text, as before
         advice = script.outcomes[option.next]
@@ -141,7 +144,7 @@ def test_a_list_row_tapped_answers_a_choice_question(client, script, buttons, tw
 def test_a_retried_delivery_sends_the_buttons_once(client, script, buttons, twilio_api):
     buttons.sync(script)
     sender = WHATSAPP.sender(script, "en-GB", 3)
-    call = WHATSAPP.call(sender, "hello", "SMretried")
+    call = WHATSAPP.call(sender, "hello", twilio_id("SM", "retried"))
     first, again = call.to_client(client), call.to_client(client)
     assert WHATSAPP.reply(first) is None and WHATSAPP.reply(again) is None
     assert len(sent_to(twilio_api, sender)) == 1
@@ -152,11 +155,13 @@ def test_without_templates_or_when_the_api_fails_the_reply_goes_as_twiml(
 ):
     sender = WHATSAPP.sender(script, "en-GB", 4)
     question = script.fill(script.questions[script.start].text, "en-GB")
-    assert question in WHATSAPP.reply(WHATSAPP.call(sender, "hello", "SMa").to_client(client))
+    assert question in WHATSAPP.reply(
+        WHATSAPP.call(sender, "hello", twilio_id("SM", "a")).to_client(client)
+    )
     buttons.sync(script)
     twilio_api.failures = [400]  # the Messages API refuses the send
     restart = script.commands["restart"][0]
-    reply = WHATSAPP.reply(WHATSAPP.call(sender, restart, "SMb").to_client(client))
+    reply = WHATSAPP.reply(WHATSAPP.call(sender, restart, twilio_id("SM", "b")).to_client(client))
     assert question in reply
     assert sent_to(twilio_api, sender) == []
 

@@ -14,7 +14,7 @@ import requests
 from app import create_app
 from skill.config import Settings
 from skill.safety import vignettes
-from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text
+from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text, twilio_id
 from tests.servers import Gunicorn, RedisServer, drop_keys, shared_redis_url
 from tests.texting import RUNNER, advised, asked, form, post, post_http, said
 
@@ -70,7 +70,7 @@ def test_a_retry_landing_on_the_other_instance_is_answered_once(pair, script):
     address = "whatsapp:+447700900456"
     first = send(pair[0], "my hip hurts", address=address)
     answer = vignettes.answer_for(asked(script, first), {})
-    delivery = form(address, answer, sid="SMretry1")
+    delivery = form(address, answer, sid=twilio_id("SM", "retry1"))
     once = post_http(pair[0].url, delivery)
     again = post_http(pair[1].url, delivery)  # Twilio's retry of the same MessageSid
     assert said(once) and again.content == once.content
@@ -81,8 +81,8 @@ def test_a_retry_landing_on_the_other_instance_is_answered_once(pair, script):
 def test_metrics_sum_both_workers_after_a_conversation(pair, script):
     runner = case("P01")  # a red flag in the opening: advice at once
     send(pair[0], runner["opening"], address="+447700900789")
-    send(pair[0], runner["opening"], sid="SMdup", address="+447700900790")
-    send(pair[0], runner["opening"], sid="SMdup", address="+447700900790")
+    send(pair[0], runner["opening"], sid=twilio_id("SM", "dup"), address="+447700900790")
+    send(pair[0], runner["opening"], sid=twilio_id("SM", "dup"), address="+447700900790")
     page = requests.get(f"{pair[0].url}/metrics", timeout=5).text
     outcome = script.outcomes[runner["condition"]]
     labels = f'condition="{outcome.id}",level="{outcome.level}"'
@@ -95,7 +95,7 @@ def test_metrics_sum_both_workers_after_a_conversation(pair, script):
 
 def test_logs_are_json_with_request_ids_and_no_numbers_or_messages(pair):
     opening = "outer hip hurts when I lie on it at night, I am fifty two"
-    delivery = form(RUNNER, opening, sid="SMlog")
+    delivery = form(RUNNER, opening, sid=twilio_id("SM", "log"))
     response = post_http(pair[1].url, delivery, headers={"X-Request-Id": "trace-42"})
     assert said(response) and response.headers["X-Request-Id"] == "trace-42"
     # gunicorn writes its access line just after the response has gone: give it a moment.

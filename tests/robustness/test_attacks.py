@@ -9,7 +9,6 @@ import ast
 import inspect
 import shutil
 import socket
-import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -237,7 +236,8 @@ def test_line_breaks_in_fields_never_become_headers(live_server, script):
     channel = TWILIO[0]
     sender = channel.sender(script, "en-GB", 6)
     crlf = "x\r\nX-Injected: 1\r\nSet-Cookie: a=b\r\n\r\n<Response/>"
-    call = channel.call(sender, crlf, delivery=f"SM{uuid.uuid4().hex}{crlf}", ProfileName=crlf)
+    # (A MessageSid with line breaks is no Twilio id: it gets 400, tests/channels' business.)
+    call = channel.call(sender, crlf, ProfileName=crlf)
     headers = call.signed_headers(live_server)
     body = urlencode(call.form).encode()
     host, port = live_server.removeprefix("http://").split(":")

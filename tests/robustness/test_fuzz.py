@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from skill import content
 from skill.channels import alexa_model
 from skill.content import loader
+from tests.common import twilio_id
 from tests.drivers import CHANNELS, Call
 
 LONG = bool(os.environ.get("ROBUST_LONG"))
@@ -85,7 +86,7 @@ def call_steps(draw, channel, script):
                                  st.sampled_from(places) | TEXT, max_size=4))  # fmt: skip
     path = draw(st.sampled_from([channel.path, f"{channel.path}/status"]))
     call = channel.call(
-        draw(senders(script, channel)), draw(WORDS), delivery=draw(st.sampled_from(["CA1", "CA2"])
+        draw(senders(script, channel)), draw(WORDS), delivery=draw(st.sampled_from(CALLS)
                                                                   | TEXT),
         path=path + (f"?{urlencode(query)}" if query else ""),
     )  # fmt: skip
@@ -111,6 +112,9 @@ def alexa_requests(draw, channel, script):
                                  max_size=1))  # fmt: skip
     session = draw(st.sampled_from(["amzn1.echo-api.session.1", "s2"]) | TEXT)
     return channel.call(session, request, locale=locale, extra=stray)
+
+
+CALLS = [twilio_id("CA", "1"), twilio_id("CA", "2"), "CA1"]  # two calls and a malformed id
 
 
 @st.composite

@@ -110,6 +110,46 @@ def test_more_after_an_outcome_gives_the_long_form(script):
     assert "{" not in replies[1].text
 
 
+def answered_at(script, state, message, place):
+    return engine.step(script, state, message, 0.0, locale="en-GB", ttl_seconds=DAY,
+                       answering=place)  # fmt: skip
+
+
+def test_an_answer_given_at_another_place_is_not_read_but_its_red_flags_are(script):
+    state, [asked] = talk(script, "hip pain")
+    other = next(q for q in script.questions if q != asked.question.id)
+    same, reply = answered_at(script, state, "no", other)
+    assert same["trail"] == state["trail"] and reply.question == asked.question
+    _, reply = answered_at(script, state, "I have a fever and the shivers", other)
+    assert reply.outcome.id == "joint_infection"
+    moved, reply = answered_at(script, state, "no", asked.question.id)
+    assert moved["trail"] and reply.question != asked.question  # the place matches: read
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["forget me please", "please delete my data", "Delete my data.", "can you forget me?",
+     "ok that's enough, erase my details thanks", "FORGET ME"],
+)  # fmt: skip
+def test_asking_to_be_forgotten_anywhere_in_a_message_forgets(script, message):
+    state, replies = talk(script, "hip pain", "no", message)
+    assert state is None and replies[-1].silent
+
+
+@pytest.mark.parametrize(
+    "message", ["I can't stop limping", "the pain won't stop", "don't delete my data", "end"]
+)
+def test_stop_is_the_whole_message_and_a_denied_forget_is_none(script, message):
+    state, replies = talk(script, "hip pain", "no", message)
+    assert (state is None) == (message == "end")
+
+
+def test_a_red_flag_in_a_forget_message_still_gets_its_advice(script):
+    state, replies = talk(script, "hip pain", "delete my data, I have a fever and the shivers")
+    assert state is None and replies[-1].outcome.id == "joint_infection"
+    assert "999" in replies[-1].text
+
+
 def test_stop_ends_silently_and_forgets(script):
     state, replies = talk(script, "hip pain", "no", "STOP")
     assert state is None and replies[-1].silent and replies[-1].text == ""

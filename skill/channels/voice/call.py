@@ -1,4 +1,7 @@
-"""Reading one request within a call: Twilio's form fields and our own action URL's query."""
+"""Reading one request within a call: Twilio's form fields and our own action URL's query.
+
+The query says how to read the request (an answer, a read-back's yes, a menu key) and where it
+was given (`place`); it never says where the call stands, which is the stored state's."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ class CallStep:
     outcome: Outcome | None  # the advice whose menu the caller answered
     confirm: str | None  # an answer read back, waiting for the caller's yes
     heard: str | None  # the words that answer was read from
+    place: str | None  # the question or outcome id the request was given at (None: opening)
 
     @property
     def delivery(self) -> str:
@@ -45,4 +49,5 @@ def read(script: Script, sid: str, step: int, args, form) -> CallStep:
         question=script.questions.get(args.get("q", "")),
         outcome=script.outcomes.get(args.get("end", "")), confirm=args.get("confirm"),
         heard=args.get("heard"),
+        place=None if step == 0 else args.get("end") or args.get("q") or "",
     )  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 from skill.channels.voice.call import CallStep
 from skill.config import Settings
 from skill.content import Level, Outcome, Script
-from skill.triage.engine import Event
+from skill.triage.engine import Event, Reply
 
 
 def offers(settings: Settings, outcome: Outcome) -> list[str]:
@@ -19,9 +19,11 @@ def hints(script: Script) -> tuple[str, ...]:
     return ("repeat", *script.commands["more"])
 
 
-def connects(settings: Settings, step: CallStep) -> bool:
-    """Whether the caller chose to be put through to the clinic (no engine step)."""
-    return step.digits == "2" and dials(settings, step.outcome)
+def connects(settings: Settings, step: CallStep, reply: Reply) -> bool:
+    """Whether to put the caller through to the clinic: 2 pressed on the menu, and the advice
+    where the call stands (the engine's reply from the stored state, not the URL) offers it."""
+    chose = step.outcome is not None and step.digits == "2"
+    return chose and reply.outcome is not None and dials(settings, reply.outcome)
 
 
 def choice(script: Script, step: CallStep) -> str | Event:

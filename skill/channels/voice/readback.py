@@ -5,6 +5,7 @@ question's safer answer (content's `unsure`), or a command or a red flag, which 
 The answer waiting for a yes rides in the action URL, with the words heard, so the read-back
 needs no state and the engine, once the caller agrees, reads the whole answer: facts said with
 it ("no, and I'm 45") are kept. (Our logs drop query strings; Twilio heard the words itself.)
+The yes counts only while the call still waits on that question (engine.step's `answering`).
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from skill.channels import base
-from skill.channels.twilio_auth import twilio_signed
+from skill.channels.twilio_auth import twilio_signed, unsound
 from skill.channels.voice import call as calls
 from skill.channels.voice import menu, readback, summary
 from skill.channels.voice.twiml import Speaker
@@ -17,6 +18,7 @@ from skill.triage.engine import Event
 
 bp = Blueprint("voice", __name__)
 CHANNEL = "voice"
+STEP = re.compile(r"[0-9]{1,6}")
 CALL_OVER = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
@@ -24,16 +26,16 @@ CALL_OVER = ("completed", "busy", "failed", "no-answer", "canceled")
 @twilio_signed
 def call():
     """Answer a call, or one step of it, with TwiML."""
-    call_sid = request.form.get("CallSid", "").strip()
-    number = request.args.get("step", "0")
-    if not call_sid:
-        return Response("CallSid is missing", status=400, mimetype="text/plain")
-    if not number.isdigit() or len(number) > 6:
+    refused = unsound(request.form, "CallSid", "AccountSid")
+    if refused:
+        return refused
+    call_sid, number = request.form["CallSid"], request.args.get("step", "0")
+    if not STEP.fullmatch(number):  # not isdigit(): "²" is a digit that int() refuses
         return Response("step should be a number", status=400, mimetype="text/plain")
     triage = get_triage()
     step = calls.read(triage.script, call_sid, int(number), request.args, request.form)
     locale = triage.locale(number=step.caller)
-    inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale)
+    inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place)
     speaker = Speaker(triage.script, triage.settings, locale, step.step)
     return base.answer(
         inbound, lambda: _xml(_answer(triage, step, inbound, speaker)),
@@ -45,9 +47,10 @@ def call():
 @twilio_signed
 def status():
     """Close a call's conversation when the call is over, keeping its audit record."""
-    call_sid = request.form.get("CallSid", "").strip()
-    if not call_sid:
-        return Response("CallSid is missing", status=400, mimetype="text/plain")
+    refused = unsound(request.form, "CallSid", "AccountSid")
+    if refused:
+        return refused
+    call_sid = request.form["CallSid"]
     if request.form.get("CallStatus") not in CALL_OVER:
         return _empty()
     # Twilio may retry a callback: the CallSid alone is this delivery's id.
@@ -62,11 +65,10 @@ def status():
 
 
 def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Speaker) -> str:
-    """The TwiML for this step: the engine's reply, a read-back, or the clinic."""
+    """The TwiML for this step: the engine's reply, a read-back, or the clinic. The action URL
+    says how to read the request; the engine checks its place against the stored state."""
     script = triage.script
     if step.outcome:
-        if menu.connects(triage.settings, step):
-            return speaker.connect()
         said = menu.choice(script, step)
         return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
     question = step.question
@@ -86,7 +88,12 @@ def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Spe
 
 
 def _converse(triage: Triage, inbound: Inbound, step: calls.CallStep, speaker: Speaker) -> str:
-    turn = triage.converse(inbound, speaker.reply)
+    def render(script, reply) -> str:
+        if menu.connects(triage.settings, step, reply):
+            return speaker.connect()  # the menu's 2: the advice again (REPEAT) is not said
+        return speaker.reply(script, reply)
+
+    turn = triage.converse(inbound, render)
     if turn.reached:
         summary.text_caller(triage, step.caller, inbound.locale, turn.reached)
     return turn.body
