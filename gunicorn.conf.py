@@ -87,12 +87,20 @@ logconfig_dict = {
         "access": {"format": "%(message)s"},
     },
     "handlers": {
-        "error": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
-        "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+        "error": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        },
+        "access": {
+            "class": "logging.StreamHandler",
+            "formatter": "access",
+            "stream": "ext://sys.stdout",
+        },
     },
     "root": {"level": "INFO", "handlers": ["error"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["error"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
     },
-}  # fmt: skip
+}

@@ -41,8 +41,9 @@ def conversations(script, cases):
     """Every case as (messages, turn count): the replies the case would send."""
     runs = []
     for case in cases:
-        state, reply = engine.step(script, None, case["opening"], 0, locale="en-GB",
-                                   ttl_seconds=3600)  # fmt: skip
+        state, reply = engine.step(
+            script, None, case["opening"], 0, locale="en-GB", ttl_seconds=3600
+        )
         messages = [case["opening"]]
         while not reply.ended:
             answer = answer_for(reply.question, case["facts"])
@@ -61,8 +62,7 @@ def main() -> None:
         for messages in runs:
             state = None
             for message in messages:
-                state, _ = engine.step(script, state, message, 0, locale="en-GB",
-                                       ttl_seconds=3600)  # fmt: skip
+                state, _ = engine.step(script, state, message, 0, locale="en-GB", ttl_seconds=3600)
 
     state, _ = engine.step(script, None, runs[6][0], 0, locale="en-GB", ttl_seconds=3600)
     turn_us = per_call(all_conversations, 50) / turns
@@ -89,10 +89,14 @@ def main() -> None:
     print(f"{len(runs)} conversations, {turns} turns")
     print("| measure | ours | baseline | ratio | target |")
     print("|---|---|---|---|---|")
-    print(f"| engine turn | {turn_us:.1f} us | JSON round trip {json_us:.1f} us "
-          f"| {turn_us / json_us:.1f}x | < 100 us |")  # fmt: skip
-    print(f"| SQLite load+save | {store_us:.0f} us | bare sqlite3 {bare_us:.0f} us "
-          f"| {store_us / bare_us:.2f}x | < 1000 us |")  # fmt: skip
+    print(
+        f"| engine turn | {turn_us:.1f} us | JSON round trip {json_us:.1f} us "
+        f"| {turn_us / json_us:.1f}x | < 100 us |"
+    )
+    print(
+        f"| SQLite load+save | {store_us:.0f} us | bare sqlite3 {bare_us:.0f} us "
+        f"| {store_us / bare_us:.2f}x | < 1000 us |"
+    )
 
 
 if __name__ == "__main__":

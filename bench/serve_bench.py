@@ -87,9 +87,11 @@ class Runner:
         fields = form(address, message, sid)
         body = urlencode(fields).encode()
         signed = signature(f"http://127.0.0.1:{self.port}{PATH}", fields)
-        head = (f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
-                "Content-Type: application/x-www-form-urlencoded\r\n"
-                f"X-Twilio-Signature: {signed}\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
+        head = (
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"X-Twilio-Signature: {signed}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
         return head.encode() + body
 
 
@@ -120,8 +122,9 @@ async def _connection(runner, warm, end, latencies, statuses, interval, offset) 
     writer.close()
 
 
-def load(port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0,
-         first: int = 0) -> dict:  # fmt: skip
+def load(
+    port, runs, connections: int, seconds: float, rate=None, warmup: float = 1.0, first: int = 0
+) -> dict:
     """Drive one server flat out (or at `rate` turns a second in all) for warmup + seconds.
 
     Runners are numbered from `first`, so that a later load starts new conversations.
@@ -133,11 +136,20 @@ def load(port, runs, connections: int, seconds: float, rate=None, warmup: float 
         warm = time.perf_counter() + warmup
         end = warm + seconds
         step = (interval or 0) / connections  # paced connections start spread over an interval
-        await asyncio.gather(*(
-            _connection(Runner(first + i, runs, port), warm, end, latencies, statuses, interval,
-                        i * step)
-            for i in range(connections)
-        ))  # fmt: skip
+        await asyncio.gather(
+            *(
+                _connection(
+                    Runner(first + i, runs, port),
+                    warm,
+                    end,
+                    latencies,
+                    statuses,
+                    interval,
+                    i * step,
+                )
+                for i in range(connections)
+            )
+        )
 
     asyncio.run(main())
     return summary([latencies], seconds, statuses)
@@ -185,8 +197,7 @@ def serve(servers: dict[str, tuple[str, dict]], folder: Path, args, runs) -> dic
     started, results = {}, {}
     try:
         for name, (spec, env) in servers.items():
-            started[name] = Gunicorn(folder / name.split()[0], env, spec=spec,
-                                     workers=args.workers)  # fmt: skip
+            started[name] = Gunicorn(folder / name.split()[0], env, spec=spec, workers=args.workers)
         pids = {name: list(worker_rss_mb(server.proc.pid)) for name, server in started.items()}
         burst = iter(range(0, 10**6, args.connections))  # new runners for every load
         for server in started.values():
@@ -200,26 +211,43 @@ def serve(servers: dict[str, tuple[str, dict]], folder: Path, args, runs) -> dic
             for name, server in started.items():
                 busy[name].append(os.getloadavg()[0])
                 before = cpu_seconds(pids[name])
-                flat[name].append(load(server.port, runs, args.connections, seconds,
-                                       warmup=0.2, first=next(burst)))  # fmt: skip
+                flat[name].append(
+                    load(
+                        server.port, runs, args.connections, seconds, warmup=0.2, first=next(burst)
+                    )
+                )
                 cpu[name] += cpu_seconds(pids[name]) - before
         for _ in range(args.rounds):
             for name, server in started.items():
-                paced[name].append(load(server.port, runs, args.connections, seconds,
-                                        rate=args.rate, warmup=0.5, first=next(burst)))  # fmt: skip
+                paced[name].append(
+                    load(
+                        server.port,
+                        runs,
+                        args.connections,
+                        seconds,
+                        rate=args.rate,
+                        warmup=0.5,
+                        first=next(burst),
+                    )
+                )
         for name, server in started.items():
             flat_out, steady = (
-                summary([part["latencies"] for part in parts], args.seconds,
-                        sum((part["statuses"] for part in parts), Counter()))
+                summary(
+                    [part["latencies"] for part in parts],
+                    args.seconds,
+                    sum((part["statuses"] for part in parts), Counter()),
+                )
                 for parts in (flat[name], paced[name])
-            )  # fmt: skip
+            )
             results[name] = {
-                **flat_out, "load": sum(busy[name]) / len(busy[name]),
-                "paced_p50_ms": steady["p50_ms"], "paced_p99_ms": steady["p99_ms"],
+                **flat_out,
+                "load": sum(busy[name]) / len(busy[name]),
+                "paced_p50_ms": steady["p50_ms"],
+                "paced_p99_ms": steady["p99_ms"],
                 "errors": flat_out["errors"] + steady["errors"],
                 "cpu_ms": 1000 * cpu[name] / flat_out["turns"],
                 "rss_mb": max(worker_rss_mb(server.proc.pid).values()),
-            }  # fmt: skip
+            }
     finally:
         for server in started.values():
             server.stop()
@@ -267,8 +295,11 @@ class Turns:
 
     def figures(self) -> dict:
         times = sorted(self.times)
-        return {"p50_ms": 1000 * times[len(times) // 2], "mean_ms": 1000 * sum(times) / len(times),
-                "p99_ms": 1000 * times[int(len(times) * 0.99)]}  # fmt: skip
+        return {
+            "p50_ms": 1000 * times[len(times) // 2],
+            "mean_ms": 1000 * sum(times) / len(times),
+            "p99_ms": 1000 * times[int(len(times) * 0.99)],
+        }
 
 
 def _text(script, reply: engine.Reply) -> str:
@@ -315,24 +346,31 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--stored", default="1000,1000000", help="stored conversation counts")
     parser.add_argument("--turns", type=int, default=4000, help="turns timed per stored count")
-    parser.add_argument("--servers", default="memory,sqlite,redis",
-                        help="which of memory,sqlite,redis to serve beside bare Flask")  # fmt: skip
+    parser.add_argument(
+        "--servers",
+        default="memory,sqlite,redis",
+        help="which of memory,sqlite,redis to serve beside bare Flask",
+    )
     args = parser.parse_args()
     script = content.load()
     runs = transcripts(script)
     counts = [int(n) for n in args.stored.split(",")]
     chosen = args.servers.split(",")
-    print(f"driving the signed Twilio messaging webhook; {args.connections} connections, "
-          f"{args.workers} workers; load average {os.getloadavg()[0]:.1f} on "
-          f"{os.cpu_count()} CPUs")  # fmt: skip
+    print(
+        f"driving the signed Twilio messaging webhook; {args.connections} connections, "
+        f"{args.workers} workers; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
+    )
     redis_servers = []
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         folder = Path(tmp)
         try:
             redis_servers.append(RedisServer())
-            stores = {"memory": ("memory (ceiling)", "memory:"),
-                      "sqlite": ("SQLite", f"sqlite:///{folder / 'serve.db'}"),
-                      "redis": ("Redis", redis_servers[0].url)}  # fmt: skip
+            stores = {
+                "memory": ("memory (ceiling)", "memory:"),
+                "sqlite": ("SQLite", f"sqlite:///{folder / 'serve.db'}"),
+                "redis": ("Redis", redis_servers[0].url),
+            }
             base = {"STATE_SECRET": SECRET}  # Gunicorn sets the tests' TWILIO_AUTH_TOKEN
             servers = {"bare Flask": ("bench.bare_app:create_app()", base)}
             for name, url in (stores[kind] for kind in chosen):
@@ -340,15 +378,37 @@ def main() -> int:
             rows = serve(servers, folder, args, runs)
             bare = rows["bare Flask"]
             print()
-            print(table(
-                ["server", "load", "req/s", "ratio to bare", f"p50 / p99 ms at {args.connections}",
-                 "p99 / bare's", f"p50 / p99 ms at {args.rate:.0f}/s", "errors",
-                 "worker CPU ms/turn", "RSS/worker MB"],
-                [[name, f"{r['load']:.1f}", f"{r['rps']:.0f}", f"{r['rps'] / bare['rps']:.2f}",
-                  f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f}", f"{r['p99_ms'] / bare['p99_ms']:.2f}",
-                  f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f}", r["errors"],
-                  f"{r['cpu_ms']:.2f}", f"{r['rss_mb']:.0f}"] for name, r in rows.items()],
-            ))  # fmt: skip
+            print(
+                table(
+                    [
+                        "server",
+                        "load",
+                        "req/s",
+                        "ratio to bare",
+                        f"p50 / p99 ms at {args.connections}",
+                        "p99 / bare's",
+                        f"p50 / p99 ms at {args.rate:.0f}/s",
+                        "errors",
+                        "worker CPU ms/turn",
+                        "RSS/worker MB",
+                    ],
+                    [
+                        [
+                            name,
+                            f"{r['load']:.1f}",
+                            f"{r['rps']:.0f}",
+                            f"{r['rps'] / bare['rps']:.2f}",
+                            f"{r['p50_ms']:.0f} / {r['p99_ms']:.0f}",
+                            f"{r['p99_ms'] / bare['p99_ms']:.2f}",
+                            f"{r['paced_p50_ms']:.1f} / {r['paced_p99_ms']:.1f}",
+                            r["errors"],
+                            f"{r['cpu_ms']:.2f}",
+                            f"{r['rss_mb']:.0f}",
+                        ]
+                        for name, r in rows.items()
+                    ],
+                )
+            )
             rows = []
             for kind in ("sqlite", "redis"):
                 if kind not in chosen:
@@ -362,14 +422,32 @@ def main() -> int:
                         urls[count] = redis_servers[-1].url
                 figures = stored_latency(urls, script, runs, args.turns)
                 first = figures[counts[0]]
-                rows += [[stores[kind][0], f"{count:,}", f"{r['p50_ms']:.3f}",
-                          f"{r['mean_ms']:.3f}", f"{r['p99_ms']:.3f}",
-                          f"{r['p50_ms'] / first['p50_ms']:.2f}"]
-                         for count, r in figures.items()]  # fmt: skip
+                rows += [
+                    [
+                        stores[kind][0],
+                        f"{count:,}",
+                        f"{r['p50_ms']:.3f}",
+                        f"{r['mean_ms']:.3f}",
+                        f"{r['p99_ms']:.3f}",
+                        f"{r['p50_ms'] / first['p50_ms']:.2f}",
+                    ]
+                    for count, r in figures.items()
+                ]
             if rows:
                 print("\nturn latency in-process (Triage.converse), stores taking turns in batches")
-                print(table(["store", "stored", "p50 ms", "mean ms", "p99 ms",
-                             f"p50 / {counts[0]:,}'s"], rows))  # fmt: skip
+                print(
+                    table(
+                        [
+                            "store",
+                            "stored",
+                            "p50 ms",
+                            "mean ms",
+                            "p99 ms",
+                            f"p50 / {counts[0]:,}'s",
+                        ],
+                        rows,
+                    )
+                )
             print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
         finally:
             for server in redis_servers:  # no persistence: their keys go with them

@@ -52,9 +52,12 @@ def main(argv=None) -> int:
             server.stop()
     print(json.dumps(figures, indent=1))
     ok = figures["errors"] == 0 and figures["rss_growth"] < args.max_growth
-    print(f"soak: {'PASS' if ok else 'FAIL'}: {figures['errors']} errors, workers' RSS "
-          f"{figures['rss_start_mb']} -> {figures['rss_end_mb']} MB "
-          f"({figures['rss_growth']:+.1%})", file=sys.stderr)  # fmt: skip
+    print(
+        f"soak: {'PASS' if ok else 'FAIL'}: {figures['errors']} errors, workers' RSS "
+        f"{figures['rss_start_mb']} -> {figures['rss_end_mb']} MB "
+        f"({figures['rss_growth']:+.1%})",
+        file=sys.stderr,
+    )
     return 0 if ok else 1
 
 
@@ -62,25 +65,40 @@ def soak(args, runs, server) -> dict:
     """Run the load in a thread while sampling the workers' memory; return the figures."""
     result = {}
     rate = args.rate or None
-    driver = threading.Thread(target=lambda: result.update(
-        load(server.port, runs, args.connections, args.seconds, rate=rate, warmup=0)))  # fmt: skip
+    driver = threading.Thread(
+        target=lambda: result.update(
+            load(server.port, runs, args.connections, args.seconds, rate=rate, warmup=0)
+        )
+    )
     started = time.monotonic()
     driver.start()
     samples = []
     while driver.is_alive():
         driver.join(args.sample_every)
         rss = list(worker_rss_mb(server.proc.pid).values())
-        samples.append({"t": round(time.monotonic() - started), "workers": len(rss),
-                        "rss_mb": round(sum(rss), 1)})  # fmt: skip
+        samples.append(
+            {
+                "t": round(time.monotonic() - started),
+                "workers": len(rss),
+                "rss_mb": round(sum(rss), 1),
+            }
+        )
     first, last = samples[0]["rss_mb"], samples[-1]["rss_mb"]
     return {
-        "seconds": args.seconds, "rate": args.rate or "flat out", "connections": args.connections,
-        "workers": args.workers, "requests": round(result["rps"] * args.seconds),
-        "requests_per_s": round(result["rps"], 1), "p50_ms": round(result["p50_ms"], 1),
-        "p99_ms": round(result["p99_ms"], 1), "errors": result["errors"],
-        "rss_start_mb": first, "rss_end_mb": last, "rss_growth": round((last - first) / first, 4),
+        "seconds": args.seconds,
+        "rate": args.rate or "flat out",
+        "connections": args.connections,
+        "workers": args.workers,
+        "requests": round(result["rps"] * args.seconds),
+        "requests_per_s": round(result["rps"], 1),
+        "p50_ms": round(result["p50_ms"], 1),
+        "p99_ms": round(result["p99_ms"], 1),
+        "errors": result["errors"],
+        "rss_start_mb": first,
+        "rss_end_mb": last,
+        "rss_growth": round((last - first) / first, 4),
         "samples": samples,
-    }  # fmt: skip
+    }
 
 
 if __name__ == "__main__":

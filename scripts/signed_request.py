@@ -26,8 +26,12 @@ def main(argv=None) -> int:
         default="http://127.0.0.1:5000/twilio/messaging",
         help="the URL Twilio would call (PUBLIC_BASE_URL + path if set)",
     )
-    parser.add_argument("--from", dest="sender", default="+447700900123",
-                        help="sender: a number, or whatsapp:+44... for WhatsApp")  # fmt: skip
+    parser.add_argument(
+        "--from",
+        dest="sender",
+        default="+447700900123",
+        help="sender: a number, or whatsapp:+44... for WhatsApp",
+    )
     parser.add_argument("--token", default=environment().get("TWILIO_AUTH_TOKEN", ""))
     args = parser.parse_args(argv)
     if not args.token:
@@ -35,9 +39,13 @@ def main(argv=None) -> int:
     validator = RequestValidator(args.token)
     for body in args.messages:
         fields = {
-            "MessageSid": f"SM{uuid.uuid4().hex}", "AccountSid": "AC" + "0" * 32,
-            "From": args.sender, "To": "+447700900999", "Body": body, "NumMedia": "0",
-        }  # fmt: skip
+            "MessageSid": f"SM{uuid.uuid4().hex}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": args.sender,
+            "To": "+447700900999",
+            "Body": body,
+            "NumMedia": "0",
+        }
         signature = validator.compute_signature(args.url, fields)
         response = requests.post(
             args.url, data=fields, headers={"X-Twilio-Signature": signature}, timeout=15

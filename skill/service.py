@@ -64,9 +64,13 @@ class Triage:
     """The script, the store, the settings and the outbound texts, with the clock injected."""
 
     def __init__(
-        self, script: Script, store: Store, settings: Settings, clock=time.time,
+        self,
+        script: Script,
+        store: Store,
+        settings: Settings,
+        clock=time.time,
         outbound: OutboundSMS | None = None,
-    ):  # fmt: skip
+    ):
         self.script, self.store, self.settings, self.clock = script, store, settings, clock
         self.outbound = outbound
         self.red_flag_outcomes = {flag.outcome for flag in script.red_flags}
@@ -97,17 +101,26 @@ class Triage:
 
         def change(state):
             new, reply = engine.step(
-                self.script, state, inbound.message, now,
-                locale=locale, ttl_seconds=self.settings.ttl_seconds, answering=inbound.place,
-            )  # fmt: skip
+                self.script,
+                state,
+                inbound.message,
+                now,
+                locale=locale,
+                ttl_seconds=self.settings.ttl_seconds,
+                answering=inbound.place,
+            )
             turn["reached"] = reply.outcome if reply.reached else None
             return new, render(self.script, reply)
 
         try:
             body = self.store.transact(
-                key, change, now=now, ttl=self.settings.ttl_seconds, dedupe=inbound.delivery,
+                key,
+                change,
+                now=now,
+                ttl=self.settings.ttl_seconds,
+                dedupe=inbound.delivery,
                 audit=lambda state: self.audit_record(inbound.channel, state),
-            )  # fmt: skip
+            )
         except StoreUnavailable as err:
             # The delivery id (MessageSid, CallSid) traces the fault; it names no person.
             log.error(
@@ -136,12 +149,16 @@ class Triage:
         outcome = self.script.outcomes.get(state["outcome"]) if state["outcome"] else None
         asked = [qid for qid, _, _ in state["trail"]]
         return str(state["started"]), {
-            "content": self.script.version, "channel": channel, "locale": state["locale"],
+            "content": self.script.version,
+            "channel": channel,
+            "locale": state["locale"],
             "questions": asked + ([state["question"]] if state["question"] else []),
-            "answers": state["trail"], "outcome": outcome.id if outcome else None,
+            "answers": state["trail"],
+            "outcome": outcome.id if outcome else None,
             "level": outcome.level if outcome else None,
-            "started": state["started"], "updated": state["updated"],
-        }  # fmt: skip
+            "started": state["started"],
+            "updated": state["updated"],
+        }
 
     def _count(self, channel: str, turn: dict) -> Outcome | None:
         """Count the turn; return the outcome it reached for the first time, if any."""

@@ -29,7 +29,7 @@ def browser():
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )  # fmt: skip
+        )
         yield browser
         browser.close()
 
@@ -39,8 +39,12 @@ def axe_source() -> str:
     """axe-core from the npm registry, installed from the committed lock file."""
     need(bool(shutil.which("npm")), "npm")
     if not (AXE / "node_modules" / "axe-core").is_dir():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=AXE,
-                       check=True, timeout=300)  # fmt: skip
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=AXE,
+            check=True,
+            timeout=300,
+        )
     return (AXE / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
 
 
@@ -50,8 +54,11 @@ def check_page(page, axe_source: str, name: str) -> None:
         page.set_viewport_size({"width": width, "height": 900})
         page.evaluate(axe_source)  # evaluated, not a <script>: the page's CSP stays on
         found = page.evaluate("async () => (await axe.run(document)).violations")
-        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-               for v in found if v["impact"] in ("serious", "critical")]  # fmt: skip
+        bad = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in found
+            if v["impact"] in ("serious", "critical")
+        ]
         assert not bad, f"{name} at {width}px: {bad}"
         # Readable at 360 px: the page itself never scrolls sideways (wide parts scroll alone).
         scroll = page.evaluate("document.documentElement.scrollWidth")

@@ -73,9 +73,11 @@ def twilio_api():
 def texting_settings(settings):
     """Settings that send texts from a Twilio account, the clinic alert included."""
     return replace(
-        settings, twilio_account_sid="AC" + "0" * 32, twilio_from="+447700900999",
+        settings,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_from="+447700900999",
         escalation_sms_to=CLINIC_ALERTS,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

@@ -91,9 +91,15 @@ class Messaging:
 
     def call(self, sender: str, text: str, delivery: str | None = None, **extra) -> Call:
         """The fields Twilio posts for one inbound message; `delivery` is its MessageSid."""
-        fields = {"MessageSid": delivery or f"SM{uuid.uuid4().hex}", "AccountSid": "AC" + "0" * 32,
-                  "From": sender, "To": "+447700900999", "Body": text, "NumMedia": "0",
-                  **extra}  # fmt: skip
+        fields = {
+            "MessageSid": delivery or f"SM{uuid.uuid4().hex}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": sender,
+            "To": "+447700900999",
+            "Body": text,
+            "NumMedia": "0",
+            **extra,
+        }
         return Call(self.path, fields)
 
     def reply(self, response) -> str | None:
@@ -136,8 +142,10 @@ class _Texting:
         """(question asked, outcome given) by the reply, either may be None."""
         text = self.channel.reply(response) or ""
         script, locale = self.script, self.locale
-        asking = {render.question_text(script, q, locale, voice=False): q
-                  for q in script.questions.values()}  # fmt: skip
+        asking = {
+            render.question_text(script, q, locale, voice=False): q
+            for q in script.questions.values()
+        }
         found = [words for words in asking if words in text]
         advised = [o for o in script.outcomes.values() if script.fill(o.short, locale) in text]
         return (asking[max(found, key=len)] if found else None), next(iter(advised), None)
@@ -155,9 +163,14 @@ class Voice:
 
     def call(self, caller: str, speech: str, delivery: str | None = None, path=None, **extra):
         """One step of a call: `delivery` is the CallSid, `path` the action with its query."""
-        fields = {"CallSid": delivery or f"CA{uuid.uuid4().hex}", "AccountSid": "AC" + "0" * 32,
-                  "From": caller, "To": "+447700900999", "CallStatus": "in-progress",
-                  **extra}  # fmt: skip
+        fields = {
+            "CallSid": delivery or f"CA{uuid.uuid4().hex}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": caller,
+            "To": "+447700900999",
+            "CallStatus": "in-progress",
+            **extra,
+        }
         if speech:
             fields.update(SpeechResult=speech, Confidence="0.93")
         return Call(path or self.path, fields)
@@ -236,13 +249,21 @@ class Alexa:
         application = {"applicationId": ALEXA_SKILL_ID}
         payload = {
             "version": "1.0",
-            "session": {"new": False, "sessionId": session, "application": application,
-                        "user": {"userId": "amzn1.ask.account.TEST"}},
+            "session": {
+                "new": False,
+                "sessionId": session,
+                "application": application,
+                "user": {"userId": "amzn1.ask.account.TEST"},
+            },
             "context": {"System": {"application": application}},
-            "request": {"requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", "locale": locale,
-                        "timestamp": sent, **request},
+            "request": {
+                "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
+                "locale": locale,
+                "timestamp": sent,
+                **request,
+            },
             **(extra or {}),
-        }  # fmt: skip
+        }
         body = json.dumps(payload).encode()
         headers = signed_headers(_alexa_pki(), body, GOOD_URL) if self.signed else {}
         return Call(self.path, headers=headers, body=body)
@@ -285,14 +306,18 @@ class _Session:
         if self.channel.heard:
             request = {"type": "IntentRequest", "intent": resolve(self.script, message)}
             return self.channel.call(self.session, request, self.locale)
-        intent = {"name": alexa_model.FREE_TEXT_INTENT,
-                  "slots": {"query": {"name": "query", "value": message}}}  # fmt: skip
+        intent = {
+            "name": alexa_model.FREE_TEXT_INTENT,
+            "slots": {"query": {"name": "query", "value": message}},
+        }
         for name in ("AMAZON.YesIntent", "AMAZON.NoIntent", "UnsureIntent"):
             if alexa_model.message_for(self.script, name) == message:
                 intent = {"name": name}
         if message.isdigit():
-            intent = {"name": alexa_model.NUMBER_INTENT,
-                      "slots": {"number": {"name": "number", "value": message}}}  # fmt: skip
+            intent = {
+                "name": alexa_model.NUMBER_INTENT,
+                "slots": {"number": {"name": "number", "value": message}},
+            }
         request = {"type": "IntentRequest", "intent": intent}
         return self.channel.call(self.session, request, self.locale)
 
@@ -308,8 +333,11 @@ class _Session:
         said = " ".join("".join(root.itertext()).split())
         asked = [q for q in self.script.questions.values() if q.voice in said]
         card = out.get("card", {}).get("content", "")
-        advised = [o for o in self.script.outcomes.values()
-                   if card and self.script.fill(o.short, self.locale) in card]  # fmt: skip
+        advised = [
+            o
+            for o in self.script.outcomes.values()
+            if card and self.script.fill(o.short, self.locale) in card
+        ]
         return max(asked, key=lambda q: len(q.voice), default=None), next(iter(advised), None)
 
 
@@ -380,9 +408,14 @@ def _samples(script: content.Script) -> list[tuple[tuple, re.Pattern, str, dict]
     """Every sample of the interaction model as a pattern, the closest kinds first: a sample
     of words alone, then one with a listed slot, then a catch-all with the longest carrier."""
     model = alexa_model.interaction_model(script)["interactionModel"]["languageModel"]
-    values = {t["name"]: {w: v["name"]["value"] for v in t["values"]
-                          for w in (v["name"]["value"], *v["name"].get("synonyms", ()))}
-              for t in model["types"]}  # fmt: skip
+    values = {
+        t["name"]: {
+            w: v["name"]["value"]
+            for v in t["values"]
+            for w in (v["name"]["value"], *v["name"].get("synonyms", ()))
+        }
+        for t in model["types"]
+    }
     samples = []
     for intent in model["intents"]:
         kinds = {slot["name"]: slot["type"] for slot in intent.get("slots", ())}
@@ -424,11 +457,15 @@ def resolve(script: content.Script, said: str) -> dict:
         for slot, value in match.groupdict().items():
             slots[slot] = {"name": slot, "value": value}
             if kinds[slot] in values:
-                slots[slot]["resolutions"] = {"resolutionsPerAuthority": [{
-                    "authority": f"amzn1.er-authority.echo-sdk.test.{kinds[slot]}",
-                    "status": {"code": "ER_SUCCESS_MATCH"},
-                    "values": [{"value": {"name": values[kinds[slot]][value]}}],
-                }]}  # fmt: skip
+                slots[slot]["resolutions"] = {
+                    "resolutionsPerAuthority": [
+                        {
+                            "authority": f"amzn1.er-authority.echo-sdk.test.{kinds[slot]}",
+                            "status": {"code": "ER_SUCCESS_MATCH"},
+                            "values": [{"value": {"name": values[kinds[slot]][value]}}],
+                        }
+                    ]
+                }
         return {"name": name, "confirmationStatus": "NONE", **({"slots": slots} if slots else {})}
     return {"name": alexa_model.FALLBACK_INTENT, "confirmationStatus": "NONE"}
 

@@ -69,61 +69,75 @@ class FakeTwilio:
             self._changed.notify_all()
 
     def _handler(self):
-        fake = self
+        return type("Handler", (_Handler,), {"fake": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                if not CONTENT.match(self.path):
-                    return self._json(404, {"code": 20404, "message": "not found"})
-                listed = sorted(fake.contents.values(), key=lambda c: c["sid"])
-                self._json(200, {"contents": listed, "meta": {"next_page_url": None}})
 
-            def do_DELETE(self):
-                found = CONTENT.match(self.path)
-                gone = found and fake.contents.pop(found["sid"] or "", None)
-                self._json(204 if gone else 404, {})
+class _Handler(BaseHTTPRequestHandler):
+    """Twilio's Messages and Content APIs as the stand-in `fake` answers them."""
 
-            def _content(self, body: bytes) -> None:
-                created = json.loads(body)
-                sid = f"HX{len(fake.contents) + 1:032d}"
-                while sid in fake.contents:
-                    sid = f"HX{int(sid[2:]) + 1:032d}"
-                fake.contents[sid] = {**created, "sid": sid}
-                self._json(201, fake.contents[sid])
+    fake: FakeTwilio
 
-            def _json(self, status: int, body: dict) -> None:
-                data = json.dumps(body).encode() if status != 204 else b""
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def do_GET(self):
+        if not CONTENT.match(self.path):
+            return self._json(404, {"code": 20404, "message": "not found"})
+        listed = sorted(self.fake.contents.values(), key=lambda c: c["sid"])
+        self._json(200, {"contents": listed, "meta": {"next_page_url": None}})
 
-            def do_POST(self):
-                if CONTENT.match(self.path):
-                    return self._content(self.rfile.read(int(self.headers["Content-Length"])))
-                match = MESSAGES.match(self.path)
-                length = int(self.headers.get("Content-Length", 0))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                auth = self.headers.get("Authorization", "").removeprefix("Basic ")
-                attempt = {**form, "account": match and match["sid"],
-                           "auth": base64.b64decode(auth).decode() if auth else ""}  # fmt: skip
-                fake._record(attempt, accepted=False)
-                fake.release.wait(30)
-                status = fake.failures.pop(0) if fake.failures else 201
-                if not match:
-                    status = 404
-                body = {"code": 20500, "message": "failure", "status": status}
-                if status == 201:
-                    fake._record(attempt, accepted=True)
-                    body = {
-                        "sid": f"SM{len(fake.messages):032d}", "account_sid": match["sid"],
-                        "to": form.get("To"), "from": form.get("From"), "body": form.get("Body"),
-                        "status": "queued", "num_segments": "1", "direction": "outbound-api",
-                    }  # fmt: skip
-                self._json(status, body)
+    def do_DELETE(self):
+        found = CONTENT.match(self.path)
+        gone = found and self.fake.contents.pop(found["sid"] or "", None)
+        self._json(204 if gone else 404, {})
 
-            def log_message(self, *args):
-                pass  # keep test output quiet
+    def _content(self, body: bytes) -> None:
+        created = json.loads(body)
+        sid = f"HX{len(self.fake.contents) + 1:032d}"
+        while sid in self.fake.contents:
+            sid = f"HX{int(sid[2:]) + 1:032d}"
+        self.fake.contents[sid] = {**created, "sid": sid}
+        self._json(201, self.fake.contents[sid])
 
-        return Handler
+    def _json(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode() if status != 204 else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self):
+        if CONTENT.match(self.path):
+            return self._content(self.rfile.read(int(self.headers["Content-Length"])))
+        self._message(MESSAGES.match(self.path))
+
+    def _message(self, match) -> None:
+        """A text to send: recorded, held until released, then accepted or failed."""
+        length = int(self.headers.get("Content-Length", 0))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        auth = self.headers.get("Authorization", "").removeprefix("Basic ")
+        attempt = {
+            **form,
+            "account": match and match["sid"],
+            "auth": base64.b64decode(auth).decode() if auth else "",
+        }
+        self.fake._record(attempt, accepted=False)
+        self.fake.release.wait(30)
+        status = self.fake.failures.pop(0) if self.fake.failures else 201
+        if not match:
+            status = 404
+        body = {"code": 20500, "message": "failure", "status": status}
+        if status == 201:
+            self.fake._record(attempt, accepted=True)
+            body = {
+                "sid": f"SM{len(self.fake.messages):032d}",
+                "account_sid": match["sid"],
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body"),
+                "status": "queued",
+                "num_segments": "1",
+                "direction": "outbound-api",
+            }
+        self._json(status, body)
+
+    def log_message(self, *args):
+        pass  # keep test output quiet

@@ -59,17 +59,27 @@ class Gunicorn:
         self.out, self.err = folder / "stdout.log", folder / "stderr.log"
         metrics = folder / "metrics"
         metrics.mkdir(exist_ok=True)
-        full = {**os.environ, "APP_ENV": "test", "HOST": "127.0.0.1", "PORT": str(self.port),
-                "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "4",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics), "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-                "ENV_FILE": str(folder / "none.env"),  # not a developer's .env
-                **env}  # fmt: skip
+        full = {
+            **os.environ,
+            "APP_ENV": "test",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": str(workers),
+            "WEB_THREADS": "4",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "ENV_FILE": str(folder / "none.env"),  # not a developer's .env
+            **env,
+        }
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.proc = subprocess.Popen(
-                [gunicorn, "-c", "gunicorn.conf.py", spec], cwd=ROOT, env=full,
-                stdout=out, stderr=err,
-            )  # fmt: skip
+                [gunicorn, "-c", "gunicorn.conf.py", spec],
+                cwd=ROOT,
+                env=full,
+                stdout=out,
+                stderr=err,
+            )
         _wait_until(self._up, f"gunicorn on port {self.port}")
 
     def _up(self) -> bool:
@@ -100,10 +110,20 @@ class RedisServer:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
         _wait_until(lambda: self._pings(client), f"redis-server on port {self.port}")
 

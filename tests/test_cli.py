@@ -15,9 +15,11 @@ BURSITIS = ["outer hip hurts when I lie on it", "no", "yes", "no", "no", "no", "
 def test_chat_holds_a_whole_conversation(script):
     run = subprocess.run(
         [sys.executable, "-m", "skill", "chat"],
-        input="\n".join([*BURSITIS, "no", "more"]) + "\n", capture_output=True, text=True,
+        input="\n".join([*BURSITIS, "no", "more"]) + "\n",
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.stderr
     assert message_text(script, "intro") in run.stdout
     bursitis = script.outcomes["trochanteric_bursitis"]
@@ -29,8 +31,10 @@ def test_chat_holds_a_whole_conversation(script):
 def test_simulate_answers_each_line_at_once_as_json(script):
     proc = subprocess.Popen(
         [sys.executable, "-m", "skill", "simulate", "--locale", "en-US", "--channel", "voice"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     records = []
     try:
         # One line out for each line in, before the next is written: a driver can react.
@@ -55,11 +59,21 @@ def test_simulate_answers_each_line_at_once_as_json(script):
 
 def test_whatsapp_content_lists_the_templates_and_sync_needs_the_account():
     env = {"PATH": "/usr/bin:/bin"}
-    listed = subprocess.run([sys.executable, "-m", "skill", "whatsapp-content"], env=env,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    listed = subprocess.run(
+        [sys.executable, "-m", "skill", "whatsapp-content"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert listed.returncode == 0, listed.stderr
     names = [line.split(" ", 1)[0] for line in listed.stdout.splitlines()]
     assert names == list(templates(content.load()))
-    sync = subprocess.run([sys.executable, "-m", "skill", "whatsapp-content", "--sync"], env=env,
-                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    sync = subprocess.run(
+        [sys.executable, "-m", "skill", "whatsapp-content", "--sync"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert sync.returncode == 2 and "TWILIO_ACCOUNT_SID" in sync.stderr

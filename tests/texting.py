@@ -26,9 +26,14 @@ ACCOUNT = "AC" + "0" * 32
 def form(sender=RUNNER, body="hello", sid=None, **extra) -> dict:
     """The fields Twilio posts for an inbound message; MessageSid is its delivery id."""
     return {
-        "MessageSid": sid or f"SM{uuid.uuid4().hex}", "AccountSid": ACCOUNT, "From": sender,
-        "To": "+447700900999", "Body": body, "NumMedia": "0", **extra,
-    }  # fmt: skip
+        "MessageSid": sid or f"SM{uuid.uuid4().hex}",
+        "AccountSid": ACCOUNT,
+        "From": sender,
+        "To": "+447700900999",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
 
 
 def signature(url: str, fields: dict, token: str = TWILIO_TOKEN) -> str:
@@ -62,14 +67,16 @@ def said(response) -> str | None:
 
 def question_texts(script: Script, locale: str = "en-GB") -> dict[str, Question]:
     """Each question as a text message puts it."""
-    return {render.question_text(script, q, locale, voice=False): q
-            for q in script.questions.values()}  # fmt: skip
+    return {
+        render.question_text(script, q, locale, voice=False): q for q in script.questions.values()
+    }
 
 
 def outcome_texts(script: Script, locale: str = "en-GB") -> dict[str, Outcome]:
     """Each outcome's advice as a text message puts it."""
-    return {render.outcome_text(script, o, locale, voice=False): o
-            for o in script.outcomes.values()}  # fmt: skip
+    return {
+        render.outcome_text(script, o, locale, voice=False): o for o in script.outcomes.values()
+    }
 
 
 def asked(script: Script, reply: str, locale: str = "en-GB") -> Question | None:

@@ -71,9 +71,12 @@ def alexa():
     settings = triage.settings
     try:
         payload = verify_request(
-            request.headers, request.get_data(), skill_id=settings.alexa_skill_id,
-            now=datetime.now(UTC), certs=_certificates() if settings.alexa_verify else None,
-        )  # fmt: skip
+            request.headers,
+            request.get_data(),
+            skill_id=settings.alexa_skill_id,
+            now=datetime.now(UTC),
+            certs=_certificates() if settings.alexa_verify else None,
+        )
     except VerificationError as err:
         log.warning("Alexa request refused: %s", err)
         return jsonify(error="request refused"), 400
@@ -90,9 +93,12 @@ def alexa():
     # timestamp window) gets the same answer and does not move the conversation again.
     intent = dig(payload, "request", "intent")
     inbound = Inbound(
-        CHANNEL, session_id, _message(triage.script, kind, intent),
-        request_id, locale=triage.locale(platform=dig(payload, "request", "locale")),
-    )  # fmt: skip
+        CHANNEL,
+        session_id,
+        _message(triage.script, kind, intent),
+        request_id,
+        locale=triage.locale(platform=dig(payload, "request", "locale")),
+    )
     # Words Alexa could not match to any intent are lost: say how to be heard next time.
     unheard = dig(intent, "name") == alexa_model.FALLBACK_INTENT
     render = functools.partial(respond, hint=unheard)

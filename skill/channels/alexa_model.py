@@ -48,13 +48,30 @@ HEDGE_INTENT, HEDGE_SLOT, HEDGE_TYPE = "HedgeIntent", "hedge", "HEDGE_WORDS"
 # A yes or a no that leads into more: the adapter puts the answer's word before the rest.
 LEAD_INTENTS = {"YesAndIntent": "yes", "NoAndIntent": "no"}
 _CHOICE_SAMPLES = (
-    "{c}", "in my {c}", "on my {c}", "in the {c}", "at the {c}", "it's in my {c}",
-    "it's the {c}", "it hurts in my {c}", "the pain is in my {c}", "mostly the {c}",
-)  # fmt: skip
+    "{c}",
+    "in my {c}",
+    "on my {c}",
+    "in the {c}",
+    "at the {c}",
+    "it's in my {c}",
+    "it's the {c}",
+    "it hurts in my {c}",
+    "the pain is in my {c}",
+    "mostly the {c}",
+)
 _NUMBER_SAMPLES = (
-    "{n}", "i'm {n}", "i am {n}", "about {n}", "{n} years old", "i'm {n} years old", "{n} yo",
-    "he's {n}", "she's {n}", "they're {n}", "aged {n}",
-)  # fmt: skip
+    "{n}",
+    "i'm {n}",
+    "i am {n}",
+    "about {n}",
+    "{n} years old",
+    "i'm {n} years old",
+    "{n} yo",
+    "he's {n}",
+    "she's {n}",
+    "they're {n}",
+    "aged {n}",
+)
 _SAYABLE = re.compile(r"[a-z][a-z' ]*[a-z]")  # letters, spaces and apostrophes: no digits
 
 

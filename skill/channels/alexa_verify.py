@@ -180,19 +180,39 @@ def verify_request(
     certs: CertificateCache | None,
     max_skew_s: int = 150,
 ) -> dict:
-    """Verify an Alexa request (signature unless certs is None) and return its parsed JSON."""
-    if certs is not None:
-        # HTTP header names are case-insensitive; a plain dict may carry any casing.
-        lowered = {k.lower(): v for k, v in headers.items()}
-        url = lowered.get("signaturecertchainurl")
-        signature = lowered.get("signature-256")
-        if not url or not signature:
-            raise VerificationError("SignatureCertChainUrl or Signature-256 header missing")
-        try:
-            raw_sig = base64.b64decode(signature.strip(), validate=True)
-        except ValueError as e:  # binascii.Error is a ValueError
-            raise VerificationError("Signature-256 header is not base64") from e
-        check_cert_url(url)
+    """Verify an Alexa request (signature unless certs is None) and return its parsed JSON.
+
+    The cheap checks come first and the one that may fetch a certificate last, so a stale or
+    another skill's request costs no fetch."""
+    signed = _signature_headers(headers) if certs is not None else None
+    payload = _parse(body)
+    now = _aware(now)
+    # Checked even without signatures, so local mode still rejects replays and other skills.
+    _check_fresh(payload, now, max_skew_s)
+    _check_skill(payload, skill_id)
+    if signed is not None:
+        _check_signature(certs, *signed, body, now)
+    return payload
+
+
+def _signature_headers(headers: Mapping[str, str]) -> tuple[str, bytes]:
+    """The certificate chain URL (checked) and the decoded signature."""
+    # HTTP header names are case-insensitive; a plain dict may carry any casing.
+    lowered = {k.lower(): v for k, v in headers.items()}
+    url = lowered.get("signaturecertchainurl")
+    signature = lowered.get("signature-256")
+    if not url or not signature:
+        raise VerificationError("SignatureCertChainUrl or Signature-256 header missing")
+    try:
+        raw_sig = base64.b64decode(signature.strip(), validate=True)
+    except ValueError as e:  # binascii.Error is a ValueError
+        raise VerificationError("Signature-256 header is not base64") from e
+    check_cert_url(url)
+    return url, raw_sig
+
+
+def _parse(body: bytes) -> dict:
+    """The body as a JSON object, its depth bounded before it is parsed."""
     if too_deep(body):  # before parsing: json.loads would recurse to the stack's limit
         raise VerificationError(f"body nests deeper than {MAX_DEPTH}")
     try:
@@ -201,9 +221,10 @@ def verify_request(
         raise VerificationError("body is not valid JSON") from e
     if not isinstance(payload, dict):
         raise VerificationError("body is not a JSON object")
-    now = _aware(now)
+    return payload
 
-    # Checked even without signatures, so local mode still rejects replays and other skills.
+
+def _check_fresh(payload: dict, now: datetime, max_skew_s: int) -> None:
     try:
         sent = _aware(datetime.fromisoformat(dig(payload, "request", "timestamp")))
     except (TypeError, ValueError) as e:  # TypeError: missing or not a string
@@ -211,19 +232,24 @@ def verify_request(
     if abs((now - sent).total_seconds()) > max_skew_s:
         raise VerificationError("request.timestamp is too far from now")
 
+
+def _check_skill(payload: dict, skill_id: str) -> None:
     # Older requests may carry the id only under session; context is authoritative when present.
     app_id = dig(payload, "context", "System", "application", "applicationId")
     if app_id is None:
         app_id = dig(payload, "session", "application", "applicationId")
     if app_id != skill_id:
         raise VerificationError("applicationId missing or not this skill's")
-    if certs is not None:
-        # Last: the only check that may fetch (a certificate not yet cached).
-        key = certs.leaf_for(url, now).public_key()
-        if not isinstance(key, RSAPublicKey):
-            raise VerificationError("certificate key is not RSA")
-        try:
-            key.verify(raw_sig, body, PKCS1v15(), SHA256())  # over the raw bytes, not re-encoded
-        except InvalidSignature as e:
-            raise VerificationError("signature does not match body") from e
-    return payload
+
+
+def _check_signature(
+    certs: CertificateCache, url: str, raw_sig: bytes, body: bytes, now: datetime
+) -> None:
+    """Last: the only check that may fetch (a certificate not yet cached)."""
+    key = certs.leaf_for(url, now).public_key()
+    if not isinstance(key, RSAPublicKey):
+        raise VerificationError("certificate key is not RSA")
+    try:
+        key.verify(raw_sig, body, PKCS1v15(), SHA256())  # over the raw bytes, not re-encoded
+    except InvalidSignature as e:
+        raise VerificationError("signature does not match body") from e

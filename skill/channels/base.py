@@ -34,9 +34,12 @@ FALLBACK = "fallback"  # the message said when a turn fails (voice says voice_fa
 
 
 def answer(
-    inbound: Inbound, turn: Callable[[], Response], fault: Callable[[str], Response], *,
+    inbound: Inbound,
+    turn: Callable[[], Response],
+    fault: Callable[[str], Response],
+    *,
     fault_message: str = FALLBACK,
-) -> Response:  # fmt: skip
+) -> Response:
     """The turn's response or, whatever broke, the fault words in the platform's format."""
     try:
         return turn()

@@ -54,9 +54,12 @@ def inbound():
     words = form.get("ButtonPayload") or form.get("ListId") or form.get("Body", "")
     # A business-scoped WhatsApp id (whatsapp:US.ABC123) has no dial code: the default applies.
     message = Inbound(
-        "whatsapp" if sender.startswith(WHATSAPP) else "sms", sender, words, sid,
+        "whatsapp" if sender.startswith(WHATSAPP) else "sms",
+        sender,
+        words,
+        sid,
         locale=triage.locale(number=sender.removeprefix(WHATSAPP)),
-    )  # fmt: skip
+    )
     buttons = (
         current_app.extensions.get("whatsapp_buttons") if sender.startswith(WHATSAPP) else None
     )
@@ -93,8 +96,11 @@ def _render_whatsapp(script: Script, reply: Reply) -> str:
 def _render_buttons(script: Script, reply: Reply) -> dict:
     """As for WhatsApp, with the words apart and the question whose buttons go with them."""
     waiting = reply.question and not reply.outcome and not reply.silent
-    return {"twiml": _render_whatsapp(script, reply), "ask": reply.question.id if waiting else None,
-            "text": render.text(script, reply, title=lambda title: f"*{title}*")}  # fmt: skip
+    return {
+        "twiml": _render_whatsapp(script, reply),
+        "ask": reply.question.id if waiting else None,
+        "text": render.text(script, reply, title=lambda title: f"*{title}*"),
+    }
 
 
 def _with_buttons(triage: Triage, buttons, message: Inbound) -> str:

@@ -37,12 +37,15 @@ class OutboundSMS:
         self, settings: Settings, http_client: HttpClient | None = None, backoff: float = 2.0
     ):
         self.sender, self.clinic, self.backoff = (
-            settings.twilio_from, settings.escalation_sms_to, backoff,
-        )  # fmt: skip
+            settings.twilio_from,
+            settings.escalation_sms_to,
+            backoff,
+        )
         self.client = Client(
-            settings.twilio_account_sid, settings.twilio_auth_token,
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
             http_client=http_client or TwilioHttpClient(timeout=TIMEOUT),
-        )  # fmt: skip
+        )
         self._threads: set[threading.Thread] = set()
         self._alerted: dict[str, tuple[float, Level]] = {}  # conversation -> (when, level)
         self._alerted_lock = threading.Lock()
@@ -101,8 +104,13 @@ class OutboundSMS:
                     return
                 except Exception as err:  # network faults too: nothing may escape the thread
                     status = getattr(err, "status", None)
-                    log.warning("outbound SMS try %d of %d failed: %s %s",
-                                attempt, TRIES, type(err).__name__, status or "")  # fmt: skip
+                    log.warning(
+                        "outbound SMS try %d of %d failed: %s %s",
+                        attempt,
+                        TRIES,
+                        type(err).__name__,
+                        status or "",
+                    )
                     if not _worth_retrying(err) or attempt == TRIES:
                         break
                     time.sleep(self.backoff * 2 ** (attempt - 1))

@@ -40,8 +40,9 @@ def unsound(form, *ids: str, required: tuple[str, ...] = ()) -> Response | None:
     wrong += [name for name in ids if not TWILIO_IDS[name].fullmatch(form.get(name, ""))]
     if not wrong:
         return None
-    return Response(f"Missing or malformed: {', '.join(wrong)}\n", status=400,
-                    mimetype="text/plain")  # fmt: skip
+    return Response(
+        f"Missing or malformed: {', '.join(wrong)}\n", status=400, mimetype="text/plain"
+    )
 
 
 def public_url(settings) -> str:
@@ -71,8 +72,10 @@ def signed_by_twilio(settings) -> bool:
     if not settings.twilio_validate:
         return True
     if not settings.twilio_auth_token:
-        log.error("TWILIO_AUTH_TOKEN is not set: refusing Twilio webhooks. Set it to the "
-                  "account's auth token (or TWILIO_VALIDATE=0 for local trials only).")  # fmt: skip
+        log.error(
+            "TWILIO_AUTH_TOKEN is not set: refusing Twilio webhooks. Set it to the "
+            "account's auth token (or TWILIO_VALIDATE=0 for local trials only)."
+        )
         return False
     signature = request.headers.get("X-Twilio-Signature", "")
     validator, url = _validator(settings.twilio_auth_token), public_url(settings)
@@ -96,14 +99,19 @@ def _log_refusal(settings, url: str, signature: str) -> None:
     the query is left out (on a call it holds the answer being read back)."""
     base, _, query = url.partition("?")
     where = (
-        "PUBLIC_BASE_URL" if settings.public_base_url
-        else "X-Forwarded-Proto/-Host (TRUST_PROXY=1)" if settings.trust_proxy
+        "PUBLIC_BASE_URL"
+        if settings.public_base_url
+        else "X-Forwarded-Proto/-Host (TRUST_PROXY=1)"
+        if settings.trust_proxy
         else "the request's own scheme and Host header (set PUBLIC_BASE_URL behind a proxy)"
-    )  # fmt: skip
+    )
     log.warning(
         "Twilio signature %s for %s%s, the URL from %s: refused (403)",
-        "did not match" if signature else "missing", base, "?..." if query else "", where,
-    )  # fmt: skip
+        "did not match" if signature else "missing",
+        base,
+        "?..." if query else "",
+        where,
+    )
 
 
 @functools.cache

@@ -39,19 +39,30 @@ def template(script: Script, question: Question) -> dict | None:
     # Button words have no placeholders: one template serves every locale.
     answers = render.buttons(script, question, next(iter(script.locales)))
     if question.type == "yes_no":
-        types = {"twilio/quick-reply": {
-            "body": "{{1}}", "actions": [{"title": words, "id": words} for words in answers],
-        }}  # fmt: skip
+        types = {
+            "twilio/quick-reply": {
+                "body": "{{1}}",
+                "actions": [{"title": words, "id": words} for words in answers],
+            }
+        }
     elif question.type == "choice" and len(answers) <= MAX_ROWS:
         rows = [{"item": words[:MAX_ROW], "id": words} for words in answers]
-        types = {"twilio/list-picker": {
-            "body": "{{1}}", "button": script.messages["button_choose"], "items": rows,
-        }}  # fmt: skip
+        types = {
+            "twilio/list-picker": {
+                "body": "{{1}}",
+                "button": script.messages["button_choose"],
+                "items": rows,
+            }
+        }
     else:
         return None
     digest = hashlib.sha256(json.dumps(types, sort_keys=True).encode()).hexdigest()[:12]
-    return {"friendly_name": f"{PREFIX}{question.type}_{digest}", "language": "en",
-            "variables": {"1": "question"}, "types": types}  # fmt: skip
+    return {
+        "friendly_name": f"{PREFIX}{question.type}_{digest}",
+        "language": "en",
+        "variables": {"1": "question"},
+        "types": types,
+    }
 
 
 def templates(script: Script) -> dict[str, dict]:
@@ -66,9 +77,10 @@ class WhatsAppButtons:
     def __init__(self, settings: Settings, http_client: HttpClient | None = None):
         self.sender = f"whatsapp:{settings.twilio_from}"
         self.client = Client(
-            settings.twilio_account_sid, settings.twilio_auth_token,
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
             http_client=http_client or TwilioHttpClient(timeout=TIMEOUT),
-        )  # fmt: skip
+        )
         self._sids: dict[str, str] | None = None
         self._lock = threading.Lock()
 
@@ -111,16 +123,22 @@ class WhatsAppButtons:
         try:
             sid = self._sid(wanted["friendly_name"])
             if not sid:
-                log.warning("no WhatsApp template %s: run whatsapp-content --sync",
-                            wanted["friendly_name"])  # fmt: skip
+                log.warning(
+                    "no WhatsApp template %s: run whatsapp-content --sync", wanted["friendly_name"]
+                )
                 return False
             sent = self.client.messages.create(
-                to=to, from_=self.sender, content_sid=sid,
+                to=to,
+                from_=self.sender,
+                content_sid=sid,
                 content_variables=json.dumps({"1": text}),
-            )  # fmt: skip
+            )
         except Exception as err:  # the runner gets the words as TwiML instead
-            log.warning("WhatsApp buttons not sent: %s %s", type(err).__name__,
-                        getattr(err, "status", "") or "")  # fmt: skip
+            log.warning(
+                "WhatsApp buttons not sent: %s %s",
+                type(err).__name__,
+                getattr(err, "status", "") or "",
+            )
             return False
         log.info("WhatsApp buttons %s accepted", sent.sid)
         return True

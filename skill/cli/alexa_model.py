@@ -28,10 +28,11 @@ ASK_RESOURCES = {
 def stale_files(script, package_dir: Path = alexa_model.PACKAGE_DIR) -> list[str]:
     """The files of skill-package/ that differ from what the content generates."""
     return [
-        f"skill-package/{rel}" for rel, text in alexa_model.package(script).items()
+        f"skill-package/{rel}"
+        for rel, text in alexa_model.package(script).items()
         if not (package_dir / rel).is_file()
         or (package_dir / rel).read_text(encoding="utf-8") != text
-    ]  # fmt: skip
+    ]
 
 
 def deployable(script, endpoint: str, certificate: str) -> dict[str, str]:

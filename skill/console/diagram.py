@@ -51,8 +51,10 @@ def answers(question: Question) -> list[tuple[str, str]]:
         pairs = [(o.id, o.label, o.next) for o in question.options]
     else:
         pairs = [(value, value, nxt) for value, nxt in question.edges.items()]
-    return [(label + (", or not sure" if value == question.unsure else ""), nxt)
-            for value, label, nxt in pairs]  # fmt: skip
+    return [
+        (label + (", or not sure" if value == question.unsure else ""), nxt)
+        for value, label, nxt in pairs
+    ]
 
 
 def _layers(script: Script) -> dict[str, int]:
@@ -98,12 +100,21 @@ def layout(script: Script) -> dict:
     arrows = _arrows(cards)
     start = cards[script.start]
     return {
-        "cards": [c for row in rows.values() for c in row], "arrows": arrows, "flags": flags,
-        "width": round(width), "height": round(y), "top": top - GAP_Y * 0.6,
+        "cards": [c for row in rows.values() for c in row],
+        "arrows": arrows,
+        "flags": flags,
+        "width": round(width),
+        "height": round(y),
+        "top": top - GAP_Y * 0.6,
         "start": {"x": start.x + CARD_W / 2, "y": start.y},
-        "card_w": CARD_W, "title": TITLE, "line": LINE, "chip_line": CHIP_LINE, "pad": PAD,
-        "flag_w": FLAG_W, "flag_h": FLAG_H,
-    }  # fmt: skip
+        "card_w": CARD_W,
+        "title": TITLE,
+        "line": LINE,
+        "chip_line": CHIP_LINE,
+        "pad": PAD,
+        "flag_w": FLAG_W,
+        "flag_h": FLAG_H,
+    }
 
 
 def _card(script: Script, question: Question) -> Card:
@@ -115,8 +126,15 @@ def _card(script: Script, question: Question) -> Card:
             lines = textwrap.wrap(label, CHIP_WRAP) + textwrap.wrap(
                 f"\u2192 {outcome.title}", CHIP_WRAP
             )
-            chips.append({"lines": lines, "outcome": outcome, "fill": fill, "ink": ink,
-                          "h": CHIP_LINE * len(lines) + 6})  # fmt: skip
+            chips.append(
+                {
+                    "lines": lines,
+                    "outcome": outcome,
+                    "fill": fill,
+                    "ink": ink,
+                    "h": CHIP_LINE * len(lines) + 6,
+                }
+            )
     lines = textwrap.wrap(question.text, WRAP)
     h = PAD * 2 + TITLE + LINE * len(lines) + sum(c["h"] + 3 for c in chips)
     return Card(question, lines, chips, h=h)
@@ -148,21 +166,30 @@ def _place_row(row: list[Card], parents: dict[str, list[Card]]) -> None:
 def _flags(script: Script, width: float) -> list[dict]:
     """Red flags (and the safe ending after unreadable answers) as entries along the top."""
     entries = [
-        (" or ".join(" + ".join(n.replace("_", " ") for n in line) for line in flag.when),
-         script.outcomes[flag.outcome], flag.id)
+        (
+            " or ".join(" + ".join(n.replace("_", " ") for n in line) for line in flag.when),
+            script.outcomes[flag.outcome],
+            flag.id,
+        )
         for flag in script.red_flags
-    ]  # fmt: skip
+    ]
     entries.append(("3 answers it cannot read", script.outcomes[script.safe_ending], "unreadable"))
     per_row = max(1, int((width - 2 * MARGIN + GAP_X) // (FLAG_W + GAP_X)))
     found = []
     for i, (when, outcome, ident) in enumerate(entries):
         fill, ink = levels.colours(outcome.level)
-        found.append({
-            "id": ident, "when": textwrap.wrap(when, CHIP_WRAP)[:3], "outcome": outcome,
-            "lines": textwrap.wrap(f"\u2192 {outcome.title}", CHIP_WRAP), "fill": fill,
-            "ink": ink, "x": MARGIN + (i % per_row) * (FLAG_W + GAP_X),
-            "y": MARGIN + 26 + (i // per_row) * (FLAG_H + 12),
-        })  # fmt: skip
+        found.append(
+            {
+                "id": ident,
+                "when": textwrap.wrap(when, CHIP_WRAP)[:3],
+                "outcome": outcome,
+                "lines": textwrap.wrap(f"\u2192 {outcome.title}", CHIP_WRAP),
+                "fill": fill,
+                "ink": ink,
+                "x": MARGIN + (i % per_row) * (FLAG_W + GAP_X),
+                "y": MARGIN + 26 + (i // per_row) * (FLAG_H + 12),
+            }
+        )
     return found
 
 
@@ -184,10 +211,17 @@ def _arrows(cards: dict[str, Card]) -> list[dict]:
             w = max(len(line) for line in lines) * LABEL_CHAR + 6
             x = target.x + share * (k + 0.5) - w / 2
             y = target.y - 14 - LABEL_LINE * len(lines)
-            arrows.append({
-                "path": _path(source, target), "lines": lines, "x": round(x, 1), "y": round(y, 1),
-                "w": round(w), "h": LABEL_LINE * len(lines) + 4, "unsure": "not sure" in label,
-            })  # fmt: skip
+            arrows.append(
+                {
+                    "path": _path(source, target),
+                    "lines": lines,
+                    "x": round(x, 1),
+                    "y": round(y, 1),
+                    "w": round(w),
+                    "h": LABEL_LINE * len(lines) + 4,
+                    "unsure": "not sure" in label,
+                }
+            )
     return arrows
 
 
@@ -196,5 +230,7 @@ def _path(source: Card, target: Card) -> str:
     x1, y0, y1 = source.x + CARD_W / 2, source.y + source.h, source.y + source.row_h
     x2, y2 = target.x + CARD_W / 2, target.y
     bend = max(GAP_Y, (y2 - y1) / 2)
-    return (f"M{x1:.0f},{y0:.0f} L{x1:.0f},{y1:.0f} "
-            f"C{x1:.0f},{y1 + bend:.0f} {x2:.0f},{y2 - bend:.0f} {x2:.0f},{y2:.0f}")  # fmt: skip
+    return (
+        f"M{x1:.0f},{y0:.0f} L{x1:.0f},{y1:.0f} "
+        f"C{x1:.0f},{y1 + bend:.0f} {x2:.0f},{y2 - bend:.0f} {x2:.0f},{y2:.0f}"
+    )

@@ -47,8 +47,11 @@ def counts(script: Script, records: list[dict], now: float, days: int) -> dict:
     """Every count the overview shows, for the runs started in the last `days` days."""
     today = datetime.fromtimestamp(now, UTC).date()
     dates = [date.fromordinal(today.toordinal() - i).isoformat() for i in reversed(range(days))]
-    runs = [r for r in records if isinstance(r.get("started"), int | float)
-            and _day(r["started"]) >= dates[0]]  # fmt: skip
+    runs = [
+        r
+        for r in records
+        if isinstance(r.get("started"), int | float) and _day(r["started"]) >= dates[0]
+    ]
     advised = [r for r in runs if r.get("outcome")]
     stopped = [r for r in runs if not r.get("outcome")]
     by_day = Counter((_day(r["started"]), r.get("level")) for r in runs)
@@ -104,12 +107,17 @@ def chart(per_day: list[tuple[str, dict]]) -> dict:
                 continue
             tall = n / peak * height
             top -= tall
-            bars.append({
-                "x": round(i * slot + slot * 0.1, 1), "y": round(top, 1),
-                "w": round(slot * 0.8, 1), "h": round(tall, 1),
-                "fill": levels.colours(level)[0], "stroke": levels.colours(level)[1],
-                "title": f"{day}: {n} {levels.words(level)}",
-            })  # fmt: skip
+            bars.append(
+                {
+                    "x": round(i * slot + slot * 0.1, 1),
+                    "y": round(top, 1),
+                    "w": round(slot * 0.8, 1),
+                    "h": round(tall, 1),
+                    "fill": levels.colours(level)[0],
+                    "stroke": levels.colours(level)[1],
+                    "title": f"{day}: {n} {levels.words(level)}",
+                }
+            )
     marks = sorted({0, len(per_day) // 2, len(per_day) - 1})
     dates = [(round(i * slot + slot / 2, 1), per_day[i][0]) for i in marks]
     return {"width": width, "height": height, "peak": peak, "bars": bars, "dates": dates}

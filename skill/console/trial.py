@@ -58,9 +58,10 @@ def replay(
         waiting = script.questions.get(state.get("question") or "") if state else None
         before = len(state.get("trail", [])) if state else 0
         answered_unsure = bool(
-            waiting and not state.get("outcome")
+            waiting
+            and not state.get("outcome")
             and understand.read_answer(script, waiting, text) == "unsure"
-        )  # fmt: skip
+        )
         flagged = understand.red_flag(script, text)
         level_before = _outcome(script, state).level if _outcome(script, state) else None
         state, reply = engine.step(script, state, message, now, locale=locale, ttl_seconds=ttl)

@@ -14,9 +14,13 @@ from skill.triage import render
 REVIEW_SOON_DAYS = 60
 
 bp = Blueprint(
-    "console", __name__, url_prefix="/console", template_folder="templates",
-    static_folder="static", static_url_path="/static",
-)  # fmt: skip
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 bp.before_request(guard.check)
 
 
@@ -54,10 +58,15 @@ def home():
     """Counts of triage runs from the audit records, for the last 7, 30 or 90 days."""
     script, found = _counts()
     return render_template(
-        "console/overview.html", page="overview", found=found, script=script, levels=levels,
-        windows=overview.WINDOWS, chart=overview.chart(found["per_day"]),
+        "console/overview.html",
+        page="overview",
+        found=found,
+        script=script,
+        levels=levels,
+        windows=overview.WINDOWS,
+        chart=overview.chart(found["per_day"]),
         audit_days=guard.triage().settings.audit_days,
-    )  # fmt: skip
+    )
 
 
 @bp.get("/overview.csv")
@@ -65,9 +74,10 @@ def overview_csv():
     """The overview's counts as a CSV file."""
     script, found = _counts()
     return Response(
-        overview.as_csv(script, found), mimetype="text/csv",
+        overview.as_csv(script, found),
+        mimetype="text/csv",
         headers={"Content-Disposition": f"attachment; filename=triage-{found['days']}-days.csv"},
-    )  # fmt: skip
+    )
 
 
 def _counts() -> tuple:
@@ -86,14 +96,27 @@ def try_page():
     kept = session.get("try", {})
     channel = kept.get("channel", "sms")
     locale = kept.get("locale", triage.settings.default_locale)
-    trial = trial_.replay(triage.script, kept.get("messages", []), channel, locale,
-                          triage.clock(), triage.settings.ttl_seconds)  # fmt: skip
+    trial = trial_.replay(
+        triage.script,
+        kept.get("messages", []),
+        channel,
+        locale,
+        triage.clock(),
+        triage.settings.ttl_seconds,
+    )
     return render_template(
-        "console/try.html", page="try", trial=trial, channel=channel, locale=locale,
-        channels=trial_.CHANNELS, locales=triage.script.locales, script=triage.script,
-        levels=levels, full=sum(map(len, kept.get("messages", []))) >= trial_.MAX_TOTAL,
+        "console/try.html",
+        page="try",
+        trial=trial,
+        channel=channel,
+        locale=locale,
+        channels=trial_.CHANNELS,
+        locales=triage.script.locales,
+        script=triage.script,
+        levels=levels,
+        full=sum(map(len, kept.get("messages", []))) >= trial_.MAX_TOTAL,
         max_message=trial_.MAX_MESSAGE,
-    )  # fmt: skip
+    )
 
 
 @bp.post("/try")
@@ -125,22 +148,37 @@ def script_page():
     script, locale = triage.script, triage.settings.default_locale
     today = datetime.fromtimestamp(triage.clock(), UTC).date()
     soon = today + timedelta(days=REVIEW_SOON_DAYS)
-    reviews = sorted(((o, o.review_due < today) for o in script.outcomes.values()
-                      if o.review_due <= soon), key=lambda pair: pair[0].review_due)  # fmt: skip
+    reviews = sorted(
+        ((o, o.review_due < today) for o in script.outcomes.values() if o.review_due <= soon),
+        key=lambda pair: pair[0].review_due,
+    )
     disk_fault, disk_version = None, None
     try:  # the files as they are now, which may differ from those loaded at start
         disk_version = content.load().version
     except content.ContentError as err:
         disk_fault = str(err)
-    wording = {q.id: (render.question_text(script, q, locale, voice=False),
-                      render.question_text(script, q, locale, voice=True))
-               for q in script.questions.values()}  # fmt: skip
+    wording = {
+        q.id: (
+            render.question_text(script, q, locale, voice=False),
+            render.question_text(script, q, locale, voice=True),
+        )
+        for q in script.questions.values()
+    }
     return render_template(
-        "console/script.html", page="script", script=script, d=diagram.layout(script),
-        answers=diagram.answers, levels=levels, locale=locale, wording=wording, today=today,
-        reviews=reviews, soon_days=REVIEW_SOON_DAYS, disk_fault=disk_fault,
+        "console/script.html",
+        page="script",
+        script=script,
+        d=diagram.layout(script),
+        answers=diagram.answers,
+        levels=levels,
+        locale=locale,
+        wording=wording,
+        today=today,
+        reviews=reviews,
+        soon_days=REVIEW_SOON_DAYS,
+        disk_fault=disk_fault,
         disk_version=disk_version,
-    )  # fmt: skip
+    )
 
 
 @bp.app_errorhandler(403)

@@ -77,15 +77,21 @@ def check_budget(script: Script) -> None:
         for q in script.questions.values():
             text = question_text(script, q, code, voice=False)
             if sms.segments(text) > 2:
-                raise ContentError("content/script.yaml", f"questions.{q.id}.text",
-                                   f"is {len(text)} characters with its options in {code}: "
-                                   f"over the {SMS_BUDGET} of two SMS segments")  # fmt: skip
+                raise ContentError(
+                    "content/script.yaml",
+                    f"questions.{q.id}.text",
+                    f"is {len(text)} characters with its options in {code}: "
+                    f"over the {SMS_BUDGET} of two SMS segments",
+                )
         for o in script.outcomes.values():
             text = script.fill(f"{o.short}\n{footer}", code)
             if sms.segments(text) > 2:
-                raise ContentError("content/outcomes.yaml", f"outcomes.{o.id}.short",
-                                   f"is {len(text)} characters with the footer in {code}: "
-                                   f"over the {SMS_BUDGET} of two SMS segments")  # fmt: skip
+                raise ContentError(
+                    "content/outcomes.yaml",
+                    f"outcomes.{o.id}.short",
+                    f"is {len(text)} characters with the footer in {code}: "
+                    f"over the {SMS_BUDGET} of two SMS segments",
+                )
 
 
 def check_examples(script: Script) -> None:

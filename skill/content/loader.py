@@ -135,18 +135,30 @@ def _load_outcomes(r: _Reader) -> tuple[dict[str, Outcome], dict[str, str]]:
         if Level(raw["level"]).urgent and "{emergency}" not in short:
             raise r.fail(f"{where}.short", "an emergency outcome must give {emergency}")
         outcomes[oid] = Outcome(
-            id=oid, level=Level(raw["level"]), title=r.text(raw["title"], f"{where}.title"),
-            short=short, more=r.text(raw["more"], f"{where}.more"), sources=tuple(cited),
+            id=oid,
+            level=Level(raw["level"]),
+            title=r.text(raw["title"], f"{where}.title"),
+            short=short,
+            more=r.text(raw["more"], f"{where}.more"),
+            sources=tuple(cited),
             reviewed=_date(r, raw["reviewed"], f"{where}.reviewed"),
             review_due=_date(r, raw["review_due"], f"{where}.review_due"),
-        )  # fmt: skip
+        )
     return outcomes, sources
 
 
 CONTEXT_KINDS = (
-    "hedge", "explained", "persisting", "resolved", "lifelong", "idiom", "other_person", "self",
-    "own", "proxy",
-)  # fmt: skip
+    "hedge",
+    "explained",
+    "persisting",
+    "resolved",
+    "lifelong",
+    "idiom",
+    "other_person",
+    "self",
+    "own",
+    "proxy",
+)
 
 
 def _patterns(r: _Reader, section: str, kinds=None) -> dict[str, re.Pattern]:
@@ -203,8 +215,12 @@ def _load_red_flags(
     flags, checks = [], {}
     for i, raw in enumerate(top["red_flags"]):
         where = f"red_flags[{i}]"
-        r.mapping(raw, where, required=("id", "outcome", "when", "check", "examples", "not"),
-                  optional=("weak",))  # fmt: skip
+        r.mapping(
+            raw,
+            where,
+            required=("id", "outcome", "when", "check", "examples", "not"),
+            optional=("weak",),
+        )
         if not isinstance(raw["outcome"], str) or raw["outcome"] not in outcomes:
             raise r.fail(f"{where}.outcome", f"'{raw['outcome']}' is not an outcome")
         if not isinstance(raw["when"], list) or not raw["when"]:
@@ -220,20 +236,32 @@ def _load_red_flags(
         raises = "no" if rules_out == "yes" else "yes"
         qid = f"check_{raw['id']}"
         checks[qid] = Question(
-            id=qid, text=r.text(check["text"], f"{where}.check.text"),
-            voice=check["text"], type="yes_no",
+            id=qid,
+            text=r.text(check["text"], f"{where}.check.text"),
+            voice=check["text"],
+            type="yes_no",
             facts=r.words(check["facts"], f"{where}.check.facts"),
-            edges={rules_out: start, raises: raw["outcome"]}, unsure=raises, detect=(),
+            edges={rules_out: start, raises: raw["outcome"]},
+            unsure=raises,
+            detect=(),
             checks=str(raw["id"]),
-        )  # fmt: skip
+        )
         examples = {
             key: tuple(r.words(raw.get(key, []), f"{where}.{key}"))
             for key in ("examples", "weak", "not")
         }
-        flags.append(RedFlag(
-            id=str(raw["id"]), outcome=raw["outcome"], when=when, check=qid, rules_out=rules_out,
-            examples=examples["examples"], weak=examples["weak"], not_=examples["not"],
-        ))  # fmt: skip
+        flags.append(
+            RedFlag(
+                id=str(raw["id"]),
+                outcome=raw["outcome"],
+                when=when,
+                check=qid,
+                rules_out=rules_out,
+                examples=examples["examples"],
+                weak=examples["weak"],
+                not_=examples["not"],
+            )
+        )
     return tuple(flags), checks
 
 
@@ -272,16 +300,25 @@ def _load_question(r: _Reader, qid: str, raw, phrases: dict) -> Question:
     )
     text = r.text(raw["text"], f"{where}.text")
     question = Question(
-        id=qid, text=text, voice=r.text(raw.get("voice", text), f"{where}.voice"), type=kind,
-        facts=r.words(raw["facts"], f"{where}.facts"), edges=edges,
-        unsure=None if unsure is None else str(unsure), detect=found,
+        id=qid,
+        text=text,
+        voice=r.text(raw.get("voice", text), f"{where}.voice"),
+        type=kind,
+        facts=r.words(raw["facts"], f"{where}.facts"),
+        edges=edges,
+        unsure=None if unsure is None else str(unsure),
+        detect=found,
         why=r.text(raw["why"], f"{where}.why") if "why" in raw else "",
-    )  # fmt: skip
+    )
     if kind == "choice":
         return _replace(question, options=options)
     if kind == "number":
-        return _replace(question, min=int(raw["min"]), max=int(raw["max"]),
-                        ranges=_load_ranges(r, f"{where}.ranges", raw["ranges"]))  # fmt: skip
+        return _replace(
+            question,
+            min=int(raw["min"]),
+            max=int(raw["max"]),
+            ranges=_load_ranges(r, f"{where}.ranges", raw["ranges"]),
+        )
     return question
 
 
@@ -292,9 +329,11 @@ def _replace(question: Question, **changes) -> Question:
 def _load_option(r: _Reader, where: str, raw) -> Option:
     r.mapping(raw, where, required=("id", "label", "next"), optional=("words",))
     return Option(
-        id=str(raw["id"]), label=r.text(raw["label"], f"{where}.label"),
-        words=r.words(raw.get("words", []), f"{where}.words"), next=str(raw["next"]),
-    )  # fmt: skip
+        id=str(raw["id"]),
+        label=r.text(raw["label"], f"{where}.label"),
+        words=r.words(raw.get("words", []), f"{where}.words"),
+        next=str(raw["next"]),
+    )
 
 
 def _load_ranges(r: _Reader, where: str, raw) -> tuple[tuple[int | None, str], ...]:
@@ -337,26 +376,71 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
 
 
 MESSAGE_KEYS = (
-    "intro", "voice_intro", "expired", "restarted", "not_understood", "out_of_range",
-    "safe_ending", "help", "voice_help", "back_none", "more_later", "finished", "after_thanks",
-    "after_advice", "voice_after_thanks", "voice_after_advice", "hedged", "footer",
-    "voice_footer", "no_more", "ask_yes_no", "voice_yes_no", "ask_number", "voice_number",
-    "ask_choice", "voice_choice", "media_only", "fallback",
-    "voice_goodbye", "voice_emergency", "voice_repeat", "voice_more", "voice_clinic",
-    "voice_connecting", "voice_heard", "voice_confirm", "voice_try_again", "voice_fault",
+    "intro",
+    "voice_intro",
+    "expired",
+    "restarted",
+    "not_understood",
+    "out_of_range",
+    "safe_ending",
+    "help",
+    "voice_help",
+    "back_none",
+    "more_later",
+    "finished",
+    "after_thanks",
+    "after_advice",
+    "voice_after_thanks",
+    "voice_after_advice",
+    "hedged",
+    "footer",
+    "voice_footer",
+    "no_more",
+    "ask_yes_no",
+    "voice_yes_no",
+    "ask_number",
+    "voice_number",
+    "ask_choice",
+    "voice_choice",
+    "media_only",
+    "fallback",
+    "voice_goodbye",
+    "voice_emergency",
+    "voice_repeat",
+    "voice_more",
+    "voice_clinic",
+    "voice_connecting",
+    "voice_heard",
+    "voice_confirm",
+    "voice_try_again",
+    "voice_fault",
     "voice_summary",
-    "say_intro", "say_yes_no", "say_number", "say_choice", "goodbye", "skill_summary",
-    "skill_description", "store_down", "button_yes", "button_no", "button_unsure",
-    "button_choose", "describe", "voice_describe", "alexa_hint",
-)  # fmt: skip
+    "say_intro",
+    "say_yes_no",
+    "say_number",
+    "say_choice",
+    "goodbye",
+    "skill_summary",
+    "skill_description",
+    "store_down",
+    "button_yes",
+    "button_no",
+    "button_unsure",
+    "button_choose",
+    "describe",
+    "voice_describe",
+    "alexa_hint",
+)
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
 
 def _load_messages(r: _Reader):
     top = r.mapping(
-        r.data, "file", required=("messages", "vocabulary", "commands"),
+        r.data,
+        "file",
+        required=("messages", "vocabulary", "commands"),
         optional=("carriers", "subjects", "answer_leads"),
-    )  # fmt: skip
+    )
     raw = r.mapping(top["messages"], "messages", required=MESSAGE_KEYS)
     messages = {}
     for key in MESSAGE_KEYS:
@@ -411,9 +495,11 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
     spelling, keep = _load_spelling(readers["phrases"])
     r = readers["script"]
     top = r.mapping(
-        r.data, "file", required=("version", "name", "start", "questions"),
+        r.data,
+        "file",
+        required=("version", "name", "start", "questions"),
         optional=("safe_ending",),
-    )  # fmt: skip
+    )
     red_flags, asks = _load_red_flags(readers["red_flags"], phrases, outcomes, str(top["start"]))
     locales = _load_locales(readers["locales"])
     messages, vocabulary, commands, carriers, subjects, leads = _load_messages(readers["messages"])
@@ -424,14 +510,27 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         raise r.fail(f"questions.{clash[0]}", "is the name of a red flag's check question")
     questions.update(asks)
     script = Script(
-        version=str(top["version"]), name=r.text(top["name"], "name"), start=str(top["start"]),
-        safe_ending=str(top.get("safe_ending", "unclear")), questions=questions,
-        outcomes=outcomes, red_flags=red_flags, phrases=phrases, locales=locales,
-        messages=messages, vocabulary=vocabulary, commands=commands, sources=sources,
-        spelling=spelling, keep=keep.union(*vocabulary.values(), *commands.values()),
-        context=context, past_counts=past_counts, carriers=carriers,
-        subjects=subjects, answer_leads=leads,
-    )  # fmt: skip
+        version=str(top["version"]),
+        name=r.text(top["name"], "name"),
+        start=str(top["start"]),
+        safe_ending=str(top.get("safe_ending", "unclear")),
+        questions=questions,
+        outcomes=outcomes,
+        red_flags=red_flags,
+        phrases=phrases,
+        locales=locales,
+        messages=messages,
+        vocabulary=vocabulary,
+        commands=commands,
+        sources=sources,
+        spelling=spelling,
+        keep=keep.union(*vocabulary.values(), *commands.values()),
+        context=context,
+        past_counts=past_counts,
+        carriers=carriers,
+        subjects=subjects,
+        answer_leads=leads,
+    )
     checks.check_graph(script)
     checks.check_budget(script)
     checks.check_examples(script)

@@ -185,12 +185,19 @@ class Script:
         """Put the locale's numbers and services into a message template."""
         loc = self.locales.get(locale) or self.locales["en"]
         return template.format(
-            emergency=loc.emergency, ed=loc.ed, urgent=loc.urgent, primary=loc.primary,
+            emergency=loc.emergency,
+            ed=loc.ed,
+            urgent=loc.urgent,
+            primary=loc.primary,
             name=self.name,
-        )  # fmt: skip
+        )
 
     def locale_for(self, number: str, default: str) -> str:
         """The locale whose dial code starts the number (the longest code wins), else default."""
-        codes = [(len(d), loc.code) for loc in self.locales.values() for d in loc.dial_codes
-                 if number.startswith(d)]  # fmt: skip
+        codes = [
+            (len(d), loc.code)
+            for loc in self.locales.values()
+            for d in loc.dial_codes
+            if number.startswith(d)
+        ]
         return max(codes)[1] if codes else default

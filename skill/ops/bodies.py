@@ -78,8 +78,9 @@ class _Watchdog:
         """Shut `sock`'s reading side in `seconds` unless released first."""
         with self._changed:
             if self._thread is None or not self._thread.is_alive():  # none yet in this process
-                self._thread = threading.Thread(target=self._run, name="body-deadlines",
-                                                daemon=True)  # fmt: skip
+                self._thread = threading.Thread(
+                    target=self._run, name="body-deadlines", daemon=True
+                )
                 self._thread.start()
             token = next(self._count)
             self._due[token] = (time.monotonic() + seconds, sock)

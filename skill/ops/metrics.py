@@ -23,9 +23,11 @@ REQUESTS = Counter(
     "triage_requests_total", "HTTP requests by channel (blueprint), status", ["channel", "status"]
 )
 TURN_SECONDS = Histogram(
-    "triage_turn_seconds", "Time to take one message through the store and the engine",
-    ["channel"], buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-)  # fmt: skip
+    "triage_turn_seconds",
+    "Time to take one message through the store and the engine",
+    ["channel"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
 OUTCOMES = Counter(
     "triage_outcomes_total", "Advice given, by level and condition", ["level", "condition"]
 )

@@ -18,11 +18,16 @@ WRAP = 34  # characters per line inside a node
 COLOURS = dict(
     zip(
         Level,
-        [("#c8e6c9", "#1b5e20"), ("#fff59d", "#5d4037"), ("#ffcc80", "#7f3300"),
-         ("#ef9a9a", "#7f0000"), ("#b71c1c", "#ffffff")],
+        [
+            ("#c8e6c9", "#1b5e20"),
+            ("#fff59d", "#5d4037"),
+            ("#ffcc80", "#7f3300"),
+            ("#ef9a9a", "#7f0000"),
+            ("#b71c1c", "#ffffff"),
+        ],
         strict=True,
     )
-)  # fmt: skip
+)
 FENCE = re.compile(r"```mermaid\n.*?```", re.S)
 
 

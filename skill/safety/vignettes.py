@@ -26,13 +26,37 @@ STYLES = ("plain", "people")
 # only ever given where the true answer is the question's own `unsure` (safer) answer, so moving
 # up, or asking again, is the accepted behaviour; a re-asked question gets a plain answer.
 PEOPLE_SAY = {
-    "yes": ["yes", "yeah", "yep", "yh", "yeah it does", "yes mate", "aye", "yup", "yse",
-            "yeah, a bit of that", "i think so", "reckon so", "possibly"],
-    "no": ["no", "nope not really", "nah mate", "nah", "nope", "no not really", "noo",
-           "not at all", "nay", "no, nothing like that", "n"],
+    "yes": [
+        "yes",
+        "yeah",
+        "yep",
+        "yh",
+        "yeah it does",
+        "yes mate",
+        "aye",
+        "yup",
+        "yse",
+        "yeah, a bit of that",
+        "i think so",
+        "reckon so",
+        "possibly",
+    ],
+    "no": [
+        "no",
+        "nope not really",
+        "nah mate",
+        "nah",
+        "nope",
+        "no not really",
+        "noo",
+        "not at all",
+        "nay",
+        "no, nothing like that",
+        "n",
+    ],
     "choice": ["{label}", "mostly the {label}", "the {label} i reckon", "{label} mainly"],
     "number": ["{n}", "i'm {n}", "{n}yo", "{n} years old"],
-}  # fmt: skip
+}
 HEDGES = ("yeah, a bit of that", "i think so", "reckon so", "possibly")
 
 
@@ -53,8 +77,13 @@ def answer_value(question: Question, facts: dict) -> str | None:
     return "yes" if any(facts.get(f) is True for f in question.facts) else "no"
 
 
-def answer_for(question: Question, facts: dict, unsure=(), rng: random.Random | None = None,
-               again: bool = False) -> str:  # fmt: skip
+def answer_for(
+    question: Question,
+    facts: dict,
+    unsure=(),
+    rng: random.Random | None = None,
+    again: bool = False,
+) -> str:
     """What the runner in the case would reply: a fact not given counts as no (or unknown).
 
     A fact named in `unsure` is answered vaguely: "sort of" when it is true, else "dunno".
@@ -131,8 +160,9 @@ class Runner:
         return answer_for(question, self.facts, self.unsure, self.rng, again)
 
 
-def play(script: Script, case: dict, locale: str | None = None, style: str = "plain",
-         seed: int = 0):  # fmt: skip
+def play(
+    script: Script, case: dict, locale: str | None = None, style: str = "plain", seed: int = 0
+):
     """Run a case through the engine, the runner answering as Runner does; yield each reply."""
     runner = Runner(case, style, seed)
     state, reply = engine.step(
@@ -149,8 +179,9 @@ def play(script: Script, case: dict, locale: str | None = None, style: str = "pl
     raise RuntimeError(f"case {case['id']} did not finish in {MAX_TURNS} turns")
 
 
-def run(script: Script, case: dict, locale: str | None = None, style: str = "plain",
-        seed: int = 0) -> Result:  # fmt: skip
+def run(
+    script: Script, case: dict, locale: str | None = None, style: str = "plain", seed: int = 0
+) -> Result:
     """Play one case and grade the advice it ends with."""
     asked, reasks = [], 0
     for reply in play(script, case, locale, style, seed):
@@ -161,10 +192,15 @@ def run(script: Script, case: dict, locale: str | None = None, style: str = "pla
     outcome = final.outcome
     accept = tuple(case["accept"])
     return Result(
-        id=str(case["id"]), level=outcome.level, condition=outcome.id, accept=accept,
-        expected=case.get("condition"), verdict=verdict(outcome.level, accept),
-        asked=tuple(asked), reasks=reasks,
-    )  # fmt: skip
+        id=str(case["id"]),
+        level=outcome.level,
+        condition=outcome.id,
+        accept=accept,
+        expected=case.get("condition"),
+        verdict=verdict(outcome.level, accept),
+        asked=tuple(asked),
+        reasks=reasks,
+    )
 
 
 def totals(results: list[Result]) -> dict:
@@ -196,8 +232,9 @@ def table(results: list[Result]) -> str:
         for r in results
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in rows]  # fmt: skip
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
     t = totals(results)
     lines.append(
         f"\n{t['cases']} cases: {t['exact']} exact, {t['over']} over-triage, "
@@ -248,10 +285,14 @@ def read_opening(script: Script, case: dict) -> Reading:
     )
     given = set().union(*(_answers(script, f, facts.get(f)) for f in stated))
     detected_by = {
-        name: {(q.id, value) for q in script.questions.values()
-               for value, names in q.detect if name in names}
+        name: {
+            (q.id, value)
+            for q in script.questions.values()
+            for value, names in q.detect
+            if name in names
+        }
         for name in script.phrases
-    }  # fmt: skip
+    }
     missed = tuple(
         rf.id
         for rf in script.red_flags
@@ -259,10 +300,14 @@ def read_opening(script: Script, case: dict) -> Reading:
         and (flag is None or flag.level < script.outcomes[rf.outcome].level)
     )
     return Reading(
-        id=str(case["id"]), understood=bool(flag or found) and not first_reask,
-        red_flag=flag.id if flag else None, found=tuple(found), stated=stated, picked=picked,
+        id=str(case["id"]),
+        understood=bool(flag or found) and not first_reask,
+        red_flag=flag.id if flag else None,
+        found=tuple(found),
+        stated=stated,
+        picked=picked,
         missed_flags=missed,
-    )  # fmt: skip
+    )
 
 
 def understanding(readings: list[Reading]) -> dict:

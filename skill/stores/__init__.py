@@ -41,9 +41,15 @@ def conversation_key(secret: str, channel: str, address: str) -> str:
 
 class Store(Protocol):
     def transact(
-        self, key: str, change: Change, *, now: float, ttl: float, dedupe: str | None = None,
+        self,
+        key: str,
+        change: Change,
+        *,
+        now: float,
+        ttl: float,
+        dedupe: str | None = None,
         audit: Audit | None = None,
-    ) -> Any:  # fmt: skip
+    ) -> Any:
         """Apply change(state) -> (new state or None to forget, result) atomically.
 
         With `dedupe`, a delivery id seen before returns the result stored then instead, without

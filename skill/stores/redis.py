@@ -80,9 +80,11 @@ class RedisStore:
         self.audit_seconds, self.prefix = audit_seconds, prefix
         # Fail fast when Redis is down: the channel answers with its fallback instead.
         self.redis = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=1,
+            url,
+            socket_timeout=2,
+            socket_connect_timeout=1,
             retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 2),
-        )  # fmt: skip
+        )
         self._unlock = self.redis.register_script(_UNLOCK)
         self._take = self.redis.register_script(_TAKE)
         self._save = self.redis.register_script(_SAVE)
@@ -135,13 +137,23 @@ class RedisStore:
         record = audit(new) if audit and new is not None else None
         kept = {"r": result, "e": now + DEDUPE_SECONDS}
         args = [
-            token, dumps({"s": new, "e": now + ttl}) if new is not None else "", _ms(ttl),
-            dumps(kept) if seen else "", _ms(DEDUPE_SECONDS),
+            token,
+            dumps({"s": new, "e": now + ttl}) if new is not None else "",
+            _ms(ttl),
+            dumps(kept) if seen else "",
+            _ms(DEDUPE_SECONDS),
             dumps({"r": record[1], "e": now + self.audit_seconds}) if record else "",
-            _ms(self.audit_seconds), record[0] if record else "", self._key("audit", key, ""),
-        ]  # fmt: skip
-        keys = [lock, self._key("conv", key), self._key("audits", key), seen or lock,
-                self._key("audit", key, record[0] if record else "")]  # fmt: skip
+            _ms(self.audit_seconds),
+            record[0] if record else "",
+            self._key("audit", key, ""),
+        ]
+        keys = [
+            lock,
+            self._key("conv", key),
+            self._key("audits", key),
+            seen or lock,
+            self._key("audit", key, record[0] if record else ""),
+        ]
         return bool(self._save(keys=keys, args=args))
 
     def audits(self, key, now):
@@ -162,8 +174,9 @@ class RedisStore:
         try:
             # Record keys are audit:<conversation>:<run>; the run sets are audits:<conversation>.
             keys = list(self.redis.scan_iter(match=self._key("audit", "*"), count=500))
-            raws = [raw for i in range(0, len(keys), 500) for raw in
-                    self.redis.mget(keys[i : i + 500])]  # fmt: skip
+            raws = [
+                raw for i in range(0, len(keys), 500) for raw in self.redis.mget(keys[i : i + 500])
+            ]
         except redis.RedisError as err:
             raise StoreUnavailable(f"Redis: {err}") from err
         kept = [json.loads(raw) for raw in raws if raw]

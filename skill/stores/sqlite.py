@@ -133,9 +133,11 @@ class SQLiteStore:
             if self._pid != os.getpid():
                 self._pid, self._due = os.getpid(), threading.Event()
                 threading.Thread(
-                    target=self._checkpoints, args=(self._due,), daemon=True,
+                    target=self._checkpoints,
+                    args=(self._due,),
+                    daemon=True,
                     name="sqlite-checkpoint",
-                ).start()  # fmt: skip
+                ).start()
             return self._due
 
     def _checkpoints(self, due: threading.Event) -> None:

@@ -59,15 +59,28 @@ class Reply:
 def new_state(locale: str, now: float) -> dict:
     """A conversation that has not started."""
     return {
-        "v": 1, "locale": locale, "question": None, "outcome": None, "trail": [],
-        "known": {}, "misses": 0, "started": now, "updated": now,
-    }  # fmt: skip
+        "v": 1,
+        "locale": locale,
+        "question": None,
+        "outcome": None,
+        "trail": [],
+        "known": {},
+        "misses": 0,
+        "started": now,
+        "updated": now,
+    }
 
 
 def step(
-    script: Script, state: dict | None, message: str | Event | None, now: float, *,
-    locale: str, ttl_seconds: float, answering: str | None = None,
-) -> tuple[dict | None, Reply]:  # fmt: skip
+    script: Script,
+    state: dict | None,
+    message: str | Event | None,
+    now: float,
+    *,
+    locale: str,
+    ttl_seconds: float,
+    answering: str | None = None,
+) -> tuple[dict | None, Reply]:
     """Take one message or event; return the new state (None: forget it) and the reply.
 
     `answering`, where the channel knows it (a call's action URL), is the question or outcome
@@ -93,6 +106,12 @@ def step(
         opening = "" if command else text
         return _open(script, state, opening, now, notices)
     state = {**state, "updated": now}
+    return _continue(script, state, message, text, command, now, answering)
+
+
+def _continue(script, state, message, text: str, command, now: float, answering):
+    """A message to a conversation under way: red flags screened against all it knows, then
+    the message read where the conversation stands."""
     found = understand.screen(script, text, _told(script, state))
     # A call waiting for its description has no question yet: its place is "" (no q= in the URL).
     if answering is not None and answering != (state["question"] or state["outcome"] or ""):
@@ -256,8 +275,11 @@ def _checked(script: Script, state: dict, question: Question, value, found):
         if other and other.level > outcome.level:
             outcome = other
         return _finish(script, state, outcome, [])
-    state = {**state, "cleared": [*state.get("cleared", []), flag.id],
-             "trail": [*state["trail"], [question.id, value, "user"]]}  # fmt: skip
+    state = {
+        **state,
+        "cleared": [*state.get("cleared", []), flag.id],
+        "trail": [*state["trail"], [question.id, value, "user"]],
+    }
     if resume == advised:
         state = {**state, "question": None, "outcome": resume}
         return state, _speak(script, state, ["finished"])
@@ -328,9 +350,14 @@ def _speak(script: Script, state: dict, notices: list[str]) -> Reply:
     describe = not outcome and bool(state.get("describe"))
     question = None if outcome or describe else script.questions[state["question"]]
     return Reply(
-        script, state["locale"], tuple(notices), question=question, outcome=outcome,
-        ended=bool(outcome), describe=describe,
-    )  # fmt: skip
+        script,
+        state["locale"],
+        tuple(notices),
+        question=question,
+        outcome=outcome,
+        ended=bool(outcome),
+        describe=describe,
+    )
 
 
 def _close(state: dict | None, now: float) -> dict | None:

@@ -226,8 +226,9 @@ def flag_strength(
     """
     best = None
     for line in flag.when:
-        found = [_strength(script, name, text) or ("known" if name in known else None)
-                 for name in line]  # fmt: skip
+        found = [
+            _strength(script, name, text) or ("known" if name in known else None) for name in line
+        ]
         if None in found or set(found) == {"known"}:
             continue
         if "weak" not in found:

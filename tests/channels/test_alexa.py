@@ -66,15 +66,19 @@ class Echo:
         payload = {
             "version": "1.0",
             "session": {
-                "new": self.count == 1, "sessionId": self.session, "application": application,
+                "new": self.count == 1,
+                "sessionId": self.session,
+                "application": application,
                 "user": {"userId": USER_ID},
             },
             "context": {"System": {"application": application, "user": {"userId": USER_ID}}},
             "request": {
-                "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", "locale": self.locale,
-                "timestamp": sent.strftime("%Y-%m-%dT%H:%M:%SZ"), **request,
+                "requestId": f"amzn1.echo-api.request.{uuid.uuid4()}",
+                "locale": self.locale,
+                "timestamp": sent.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                **request,
             },
-        }  # fmt: skip
+        }
         return json.dumps(payload).encode()
 
     def post(self, body: bytes, *, url=GOOD_URL, signed_body: bytes | None = None):
@@ -180,9 +184,19 @@ def _forged(echo: Echo, case: str):
 
 
 FORGERIES = [
-    "tampered_body", "wrong_san", "expired_leaf", "untrusted_root", "http", "other_host",
-    "wrong_case_path", "dot_dot_path", "port_8443", "old_timestamp", "wrong_skill_id", "unsigned",
-]  # fmt: skip
+    "tampered_body",
+    "wrong_san",
+    "expired_leaf",
+    "untrusted_root",
+    "http",
+    "other_host",
+    "wrong_case_path",
+    "dot_dot_path",
+    "port_8443",
+    "old_timestamp",
+    "wrong_skill_id",
+    "unsigned",
+]
 
 
 @pytest.mark.parametrize("case", FORGERIES)
@@ -247,13 +261,23 @@ def test_request_without_a_session_is_400(echo):
         {"type": ["LaunchRequest"]},
         {
             "type": "IntentRequest",
-            "intent": {"name": "ChoiceIntent", "slots": {"choice": {
-                "value": 3, "resolutions": {"resolutionsPerAuthority": [
-                    {"status": {"code": "ER_SUCCESS_MATCH"}, "values": [None]}, "x"]},
-            }}},
+            "intent": {
+                "name": "ChoiceIntent",
+                "slots": {
+                    "choice": {
+                        "value": 3,
+                        "resolutions": {
+                            "resolutionsPerAuthority": [
+                                {"status": {"code": "ER_SUCCESS_MATCH"}, "values": [None]},
+                                "x",
+                            ]
+                        },
+                    }
+                },
+            },
         },
     ],
-)  # fmt: skip
+)
 def test_odd_shapes_get_an_answer_not_a_crash(echo, request_part):
     echo.launch()
     assert echo.post(echo.body(request_part)).status_code in (200, 400)
@@ -372,13 +396,18 @@ def test_choice_answered_by_a_synonym_or_by_its_label(echo, client, pki, script)
         assert f"{option.label}." in speech(out)  # the options, without numbers to press
     outer = location.options[0]
     resolved = {
-        "name": "choice", "value": outer.words[0],
-        "resolutions": {"resolutionsPerAuthority": [{
-            "authority": "amzn1.er-authority.echo-sdk.test.CHOICE_OPTION",
-            "status": {"code": "ER_SUCCESS_MATCH"},
-            "values": [{"value": {"name": outer.label, "id": outer.id}}],
-        }]},
-    }  # fmt: skip
+        "name": "choice",
+        "value": outer.words[0],
+        "resolutions": {
+            "resolutionsPerAuthority": [
+                {
+                    "authority": "amzn1.er-authority.echo-sdk.test.CHOICE_OPTION",
+                    "status": {"code": "ER_SUCCESS_MATCH"},
+                    "values": [{"value": {"name": outer.label, "id": outer.id}}],
+                }
+            ]
+        },
+    }
     assert waiting(script, echo.intent("ChoiceIntent", {"choice": resolved})) == outer.next
     other = Echo(client, pki, session="amzn1.echo-api.session.test-2")
     other.walk(TO_LOCATION)

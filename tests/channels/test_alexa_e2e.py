@@ -37,12 +37,17 @@ def driver():
     if not (DRIVER / "node_modules" / "virtual-alexa").is_dir():
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=DRIVER, check=True, timeout=300,
-        )  # fmt: skip
+            cwd=DRIVER,
+            check=True,
+            timeout=300,
+        )
     proc = subprocess.Popen(
-        ["node", "drive.js"], cwd=DRIVER, text=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    )  # fmt: skip
+        ["node", "drive.js"],
+        cwd=DRIVER,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     yield proc
     proc.stdin.close()
     proc.wait(timeout=10)
@@ -64,9 +69,13 @@ def open_device(driver, live_server, locale: str) -> None:
     model_locale = locale if locale in alexa_model.LOCALES else alexa_model.LOCALES[0]
     model = alexa_model.PACKAGE_DIR / "interactionModels" / "custom" / f"{model_locale}.json"
     call(
-        driver, op="open", url=f"{live_server}/alexa", model=str(model), locale=locale,
+        driver,
+        op="open",
+        url=f"{live_server}/alexa",
+        model=str(model),
+        locale=locale,
         app=ALEXA_SKILL_ID,
-    )  # fmt: skip
+    )
 
 
 def run_case(driver, live_server, script, case: dict):

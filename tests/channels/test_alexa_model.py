@@ -12,9 +12,14 @@ from skill.__main__ import main
 from skill.channels import alexa_model
 
 REQUIRED = (
-    "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",
-    "AMAZON.NavigateHomeIntent", "AMAZON.YesIntent", "AMAZON.NoIntent",
-)  # fmt: skip
+    "AMAZON.HelpIntent",
+    "AMAZON.StopIntent",
+    "AMAZON.CancelIntent",
+    "AMAZON.FallbackIntent",
+    "AMAZON.NavigateHomeIntent",
+    "AMAZON.YesIntent",
+    "AMAZON.NoIntent",
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +63,10 @@ def test_every_yes_no_and_unsure_word_a_voice_can_say_is_a_sample(script, model)
     intents = _intents(model)
     hedges = _sayable(script.vocabulary["hedge"])
     for name, value in [
-        ("AMAZON.YesIntent", "yes"), ("AMAZON.NoIntent", "no"), ("UnsureIntent", "unsure")
-    ]:  # fmt: skip
+        ("AMAZON.YesIntent", "yes"),
+        ("AMAZON.NoIntent", "no"),
+        ("UnsureIntent", "unsure"),
+    ]:
         said = _sayable(script.vocabulary[value]) - hedges  # a hedge is the HedgeIntent's
         assert said and said <= set(intents[name]["samples"])
         assert alexa_model.message_for(script, name) == script.vocabulary[value][0]
@@ -81,8 +88,19 @@ def test_every_carrier_and_subject_in_the_content_leads_into_free_speech(script,
     for name, words in subjects.items():  # one intent each, so its words can be put back
         assert intents[name]["samples"] == [f"{words} {{query}}"]
         samples = [*samples, *intents[name]["samples"]]
-    for lead in ("by the way", "also", "and", "but", "it", "the pain", "actually", "oh and",
-                 "since", "when i", "my"):  # fmt: skip
+    for lead in (
+        "by the way",
+        "also",
+        "and",
+        "but",
+        "it",
+        "the pain",
+        "actually",
+        "oh and",
+        "since",
+        "when i",
+        "my",
+    ):
         assert f"{lead} {{query}}" in samples
     # A carrier is dropped by Alexa, so none may be an answer, a negation or a subject.
     answers = {w for words in script.vocabulary.values() for w in words}

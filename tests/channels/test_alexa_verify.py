@@ -175,14 +175,15 @@ def test_good_cert_urls_pass(url):
 
 
 SPELLINGS = [
-    GOOD_URL, "HTTPS://S3.AMAZONAWS.COM/echo.api/echo-api-cert.pem",
+    GOOD_URL,
+    "HTTPS://S3.AMAZONAWS.COM/echo.api/echo-api-cert.pem",
     "https://s3.amazonaws.com:443/echo.api/echo-api-cert.pem",
     "https://s3.amazonaws.com/echo.api/./x/../echo-api-cert.pem",
     "https://s3.amazonaws.com/echo.api//echo-api-cert.pem",
     "https://s3.amazonaws.com/echo.api/%65cho-api-cert.pem",
     "https://s3.amazonaws.com/echo.api/echo-api-cert.pem?cache=bust",
     "https://s3.amazonaws.com/echo.api/echo-api-cert.pem#again",
-]  # fmt: skip
+]
 
 
 def test_one_chain_under_many_spellings_is_fetched_once(pki, certs, fetch):

@@ -58,6 +58,8 @@ def test_no_case_is_under_triaged_on_any_channel_in_any_answer_style(app, client
             if max(Level(a) for a in case["accept"]).urgent:
                 assert Level(level).urgent, (channel.name, style, seed, case["id"], level)
         name = f"{style}{seed}" if style == "people" else style
-        print(f"\n{channel.name} {name}: {len(CASES)} cases, {verdicts['exact']} exact, "
-              f"{verdicts['over']} over, {verdicts['UNDER']} under")  # fmt: skip
+        print(
+            f"\n{channel.name} {name}: {len(CASES)} cases, {verdicts['exact']} exact, "
+            f"{verdicts['over']} over, {verdicts['UNDER']} under"
+        )
     assert under == []

@@ -96,12 +96,18 @@ def test_restart_mid_conversation_begins_again(client, script):
 @pytest.mark.parametrize(
     "sender, locale",
     [
-        ("+447700900123", "en-GB"), ("+12025550123", "en-US"), ("+353851234567", "en-IE"),
-        ("+61412345678", "en-AU"), ("+64211234567", "en-NZ"), ("+33612345678", "en"),
-        ("whatsapp:+12025550123", "en-US"), ("whatsapp:+353851234567", "en-IE"),
-        ("whatsapp:US.ABC123", "en"), ("whatsapp:+33612345678", "en"),
+        ("+447700900123", "en-GB"),
+        ("+12025550123", "en-US"),
+        ("+353851234567", "en-IE"),
+        ("+61412345678", "en-AU"),
+        ("+64211234567", "en-NZ"),
+        ("+33612345678", "en"),
+        ("whatsapp:+12025550123", "en-US"),
+        ("whatsapp:+353851234567", "en-IE"),
+        ("whatsapp:US.ABC123", "en"),
+        ("whatsapp:+33612345678", "en"),
     ],
-)  # fmt: skip
+)
 def test_the_country_code_picks_the_locale_else_the_default(settings, script, sender, locale):
     client = create_app(replace(settings, default_locale="en"), script).test_client()
     reply = text(client, "hello", sender=sender)
@@ -152,8 +158,12 @@ def test_unsigned_requests_are_refused_and_change_nothing(client, script, case):
 
 def test_refused_over_real_http_too(live_server):
     fields = form()
-    response = requests.post(live_server + PATH, data=fields, timeout=10,
-                             headers={"X-Twilio-Signature": signature(LOCAL, fields)})  # fmt: skip
+    response = requests.post(
+        live_server + PATH,
+        data=fields,
+        timeout=10,
+        headers={"X-Twilio-Signature": signature(LOCAL, fields)},
+    )
     assert response.status_code == 403
     assert said(post_http(live_server, fields)) is not None
 
@@ -212,7 +222,7 @@ def test_forwarded_headers_count_only_behind_a_trusted_proxy(settings, script, t
         ("http, https", "hips.example.org", "https://hips.example.org", 200),
         ("http, https", "hips.example.org", "http://hips.example.org", 403),
     ],
-)  # fmt: skip
+)
 def test_behind_a_trusted_proxy_the_last_forwarded_element_is_the_one_checked(
     settings, script, proto, host, signed, status
 ):
@@ -245,12 +255,15 @@ def test_a_captured_message_with_its_id_bent_is_refused(client, script):
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("MessageSid", twilio_id("SM", "x")[:-1]), ("MessageSid", twilio_id("SM", "x") + "0"),
-        ("MessageSid", twilio_id("CA", "x")), ("MessageSid", "SM" + "g" * 32),
-        ("MessageSid", f" {twilio_id('SM', 'x')}"), ("AccountSid", "AC0001"),
+        ("MessageSid", twilio_id("SM", "x")[:-1]),
+        ("MessageSid", twilio_id("SM", "x") + "0"),
+        ("MessageSid", twilio_id("CA", "x")),
+        ("MessageSid", "SM" + "g" * 32),
+        ("MessageSid", f" {twilio_id('SM', 'x')}"),
+        ("AccountSid", "AC0001"),
         ("AccountSid", ""),
     ],
-)  # fmt: skip
+)
 def test_ids_not_in_twilios_form_are_refused_and_change_nothing(client, script, field, value):
     text(client, "hello")
     response = post(client, form(body="no", **{field: value}))
@@ -280,8 +293,10 @@ def test_two_deliveries_at_once_to_two_instances_advance_once(live_server, setti
         start.wait()
         replies[name] = send()
 
-    sends = {"http": lambda: post_http(live_server, repeated).content,
-             "other": lambda: post(other, repeated).data}  # fmt: skip
+    sends = {
+        "http": lambda: post_http(live_server, repeated).content,
+        "other": lambda: post(other, repeated).data,
+    }
     threads = [threading.Thread(target=deliver, args=item) for item in sends.items()]
     for thread in threads:
         thread.start()
@@ -318,11 +333,15 @@ def test_a_picture_with_no_words_asks_for_words_and_changes_nothing(client, scri
 @pytest.mark.parametrize(
     "body",
     [
-        "no " * 700, "ye\x00s\x07\x1b[2J", "\U0001f44d\U0001f3c3\u200d\u2640\ufe0f",
-        "Me duele la cadera cuando corro", "<Response><Hangup/></Response> & ]]>", "\ufffd\ufffd",
+        "no " * 700,
+        "ye\x00s\x07\x1b[2J",
+        "\U0001f44d\U0001f3c3\u200d\u2640\ufe0f",
+        "Me duele la cadera cuando corro",
+        "<Response><Hangup/></Response> & ]]>",
+        "\ufffd\ufffd",
     ],
     ids=["2100 chars", "control chars", "emoji", "spanish", "markup", "replacement chars"],
-)  # fmt: skip
+)
 def test_odd_messages_get_a_helpful_reply_in_sms_limits(client, script, body):
     text(client, "hello")
     reply = text(client, body)
@@ -336,8 +355,9 @@ def test_invalid_utf8_gets_a_helpful_reply(client, script):
     fields = form(body="%FF%FEyes")
     raw = urlencode({k: v for k, v in fields.items() if k != "Body"}) + "&Body=%FF%FEyes"
     headers = {"X-Twilio-Signature": signature(LOCAL, fields)}
-    response = client.post(PATH, data=raw, headers=headers,
-                           content_type="application/x-www-form-urlencoded")  # fmt: skip
+    response = client.post(
+        PATH, data=raw, headers=headers, content_type="application/x-www-form-urlencoded"
+    )
     reply = said(response)
     assert reply and sms.is_gsm7(reply)
 

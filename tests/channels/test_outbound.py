@@ -17,9 +17,11 @@ RUNNER = "+447700900123"
 
 def outbound(settings, twilio_api, clinic=CLINIC):
     configured = replace(
-        settings, twilio_account_sid=ACCOUNT, twilio_from="+447700900999",
+        settings,
+        twilio_account_sid=ACCOUNT,
+        twilio_from="+447700900999",
         escalation_sms_to=clinic,
-    )  # fmt: skip
+    )
     return OutboundSMS(configured, http_client=twilio_api.http_client(), backoff=0)
 
 

@@ -22,9 +22,12 @@ from skill.stores import conversation_key
 from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text, twilio_id
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
-    "en-GB": "+447700900123", "en-US": "+12025550123", "en-IE": "+353855550123",
-    "en-AU": "+61255550123", "en-NZ": "+6495550123",
-}  # fmt: skip
+    "en-GB": "+447700900123",
+    "en-US": "+12025550123",
+    "en-IE": "+353855550123",
+    "en-AU": "+61255550123",
+    "en-NZ": "+6495550123",
+}
 CLINIC = "+441632960000"
 ACCOUNT = "AC" + "0" * 32
 SENDER = "+441632960999"
@@ -84,8 +87,14 @@ class Call:
 
     def signed(self, url, fields):
         url = urljoin(self.base, url)
-        params = {"CallSid": self.sid, "AccountSid": ACCOUNT, "From": self.number,
-                  "To": CLINIC, "CallStatus": "in-progress", **fields}  # fmt: skip
+        params = {
+            "CallSid": self.sid,
+            "AccountSid": ACCOUNT,
+            "From": self.number,
+            "To": CLINIC,
+            "CallStatus": "in-progress",
+            **fields,
+        }
         signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
         return self.send(url, params, {"X-Twilio-Signature": signature})
 
@@ -236,8 +245,9 @@ def test_locale_and_voice_come_from_the_callers_country(script, client):
 
 def test_voice_name_setting_overrides_the_locales_voice(script, settings):
     app = app_with(settings, script, voice_name="Polly.Brian-Neural")
-    call = Call(script, client_sender(app.test_client()), "http://localhost",
-                voice="Polly.Brian-Neural")  # fmt: skip
+    call = Call(
+        script, client_sender(app.test_client()), "http://localhost", voice="Polly.Brian-Neural"
+    )
     root = call.answer()
     assert {say.get("voice") for say in root.iter("Say")} == {"Polly.Brian-Neural"}
 
@@ -404,10 +414,13 @@ def test_missing_callsid_or_a_bad_step_answers_400(client):
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("CallSid", "CA9"), ("CallSid", twilio_id("CA", "9") + "T"),
-        ("CallSid", twilio_id("SM", "9")), ("AccountSid", "AC0001"), ("AccountSid", ""),
+        ("CallSid", "CA9"),
+        ("CallSid", twilio_id("CA", "9") + "T"),
+        ("CallSid", twilio_id("SM", "9")),
+        ("AccountSid", "AC0001"),
+        ("AccountSid", ""),
     ],
-)  # fmt: skip
+)
 def test_call_ids_not_in_twilios_form_are_refused(client, field, value):
     params = {"CallSid": twilio_id("CA", "9"), "AccountSid": ACCOUNT, field: value}
     for path in ("/twilio/voice", "/twilio/voice?step=1&q=fall", "/twilio/voice/status"):

@@ -56,8 +56,10 @@ def test_a_yes_no_question_offers_buttons_that_read_as_its_answers(client, scrip
     reply = CHAT.check(CHAT.call(TOKEN, "my hip aches").to_client(client))
     question = script.questions[script.start]
     assert reply["options"] == render.buttons(script, question, "en-GB")
-    read = [understand.read_answer(script, question, understand.read(script, o))
-            for o in reply["options"]]  # fmt: skip
+    read = [
+        understand.read_answer(script, question, understand.read(script, o))
+        for o in reply["options"]
+    ]
     assert read == ["yes", "no", "unsure"]
 
 
@@ -65,8 +67,10 @@ def test_every_questions_buttons_read_as_its_answers(script):
     for question in script.questions.values():
         offered = render.buttons(script, question, "en-GB")
         if question.type == "choice":
-            assert [understand.read_answer(script, question, understand.read(script, o))
-                    for o in offered] == [o.id for o in question.options]  # fmt: skip
+            assert [
+                understand.read_answer(script, question, understand.read(script, o))
+                for o in offered
+            ] == [o.id for o in question.options]
         elif question.type == "number":
             assert offered == []  # typed
 
@@ -83,13 +87,16 @@ def test_a_foreign_origin_is_refused_and_an_allowed_one_gets_cors(client, script
     refused = post(client, path, body, origin="https://elsewhere.example")
     assert refused.status_code == 403 and refused.json["error"] == "origin"
     assert "Access-Control-Allow-Origin" not in refused.headers
-    preflight = client.options(path, headers={"Origin": "https://elsewhere.example",
-                                              "Access-Control-Request-Method": "POST"})  # fmt: skip
+    preflight = client.options(
+        path,
+        headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"},
+    )
     assert preflight.status_code == 403
     allowed = post(client, path, body, origin=CLINIC)
     assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == CLINIC
-    preflight = client.options(path, headers={"Origin": CLINIC,
-                                              "Access-Control-Request-Method": "POST"})  # fmt: skip
+    preflight = client.options(
+        path, headers={"Origin": CLINIC, "Access-Control-Request-Method": "POST"}
+    )
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == CLINIC
     assert "Content-Type" in preflight.headers["Access-Control-Allow-Headers"]
@@ -108,8 +115,9 @@ def test_malformed_and_oversized_calls_get_a_clear_json_error(client, script):
         response = post(client, "/web/message", body)
         assert (response.status_code, response.json["error"]) == (status, error)
         assert names_emergency(script, response.json["text"])
-    huge = client.post("/web/message", data=b"{" + b" " * 70_000 + b"}",
-                       content_type="application/json")  # fmt: skip
+    huge = client.post(
+        "/web/message", data=b"{" + b" " * 70_000 + b"}", content_type="application/json"
+    )
     assert huge.status_code == 413 and huge.json["error"] == "too_large"
     assert client.post("/web/message", data="token=x").status_code == 400
 

@@ -22,8 +22,10 @@ from tests.common import PUBLIC_VIGNETTES
 CASES = vignettes.load_cases(PUBLIC_VIGNETTES)
 LOCALE = "en-GB"  # the settings' DEFAULT_LOCALE: the web chat has no number to read one from
 # A clinic page that styles everything it can, as a careless theme does.
-HOSTILE = ("* { color: #f0f !important; font: 40px/3 serif !important; "
-           "letter-spacing: 0.5em !important; } button { display: none !important; }")  # fmt: skip
+HOSTILE = (
+    "* { color: #f0f !important; font: 40px/3 serif !important; "
+    "letter-spacing: 0.5em !important; } button { display: none !important; }"
+)
 FOCUSED = """() => { let el = document.activeElement;
   while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
   return el ? (el.id || el.textContent) : null; }"""
@@ -96,8 +98,9 @@ def wait_reply(page, seen: int) -> str:
 
 def waiting(script, text: str):
     """The question a reply asks, read off its words as on SMS."""
-    asking = {render.question_text(script, q, LOCALE, voice=False): q
-              for q in script.questions.values()}  # fmt: skip
+    asking = {
+        render.question_text(script, q, LOCALE, voice=False): q for q in script.questions.values()
+    }
     found = [words for words in asking if words in text]
     return asking[max(found, key=len)] if found else None
 

@@ -49,8 +49,9 @@ def test_sync_makes_the_templates_the_content_needs_once(buttons, script, twilio
     made, deleted = buttons.sync(script)
     assert sorted(made) == sorted(templates(script)) and deleted == []
     kinds = {q.type for q in script.questions.values()}
-    assert ("yes_no" in kinds) <= any("twilio/quick-reply" in t["types"]
-                                      for t in twilio_api.contents.values())  # fmt: skip
+    assert ("yes_no" in kinds) <= any(
+        "twilio/quick-reply" in t["types"] for t in twilio_api.contents.values()
+    )
     for body in twilio_api.contents.values():
         if "twilio/quick-reply" in body["types"]:
             titles = [a["title"] for a in body["types"]["twilio/quick-reply"]["actions"]]
@@ -67,8 +68,9 @@ def test_sync_replaces_templates_when_the_content_changes(buttons, script, tmp_p
     buttons.sync(script)
     shutil.copytree(content.DEFAULT_DIR, tmp_path, dirs_exist_ok=True)
     messages = tmp_path / "messages.yaml"
-    messages.write_text(messages.read_text().replace('button_unsure: "Not sure"',
-                                                     'button_unsure: "Unsure"'))  # fmt: skip
+    messages.write_text(
+        messages.read_text().replace('button_unsure: "Not sure"', 'button_unsure: "Unsure"')
+    )
     changed = content.load(tmp_path)
     made, deleted = buttons.sync(changed)
     assert made and len(made) == len(deleted)
@@ -107,11 +109,16 @@ def path_to_a_choice(script) -> tuple[list[str], str]:
             return taps, node
         if question.type == "number":  # a number in each range: its bound, or past the last
             bounds = [upper for upper, _ in question.ranges]
-            steps = [(str(upper if upper else bounds[i - 1] + 1), nxt)
-                     for i, (upper, nxt) in enumerate(question.ranges)]  # fmt: skip
+            steps = [
+                (str(upper if upper else bounds[i - 1] + 1), nxt)
+                for i, (upper, nxt) in enumerate(question.ranges)
+            ]
         else:
-            steps = [(script.messages[f"button_{answer}"], question.edges[answer])
-                     for answer in ("yes", "no") if answer in question.edges]  # fmt: skip
+            steps = [
+                (script.messages[f"button_{answer}"], question.edges[answer])
+                for answer in ("yes", "no")
+                if answer in question.edges
+            ]
         for words, nxt in steps:
             if nxt in script.questions and nxt not in seen:
                 seen.add(nxt)
@@ -132,8 +139,13 @@ def test_a_list_row_tapped_answers_a_choice_question(client, script, buttons, tw
     assert [r["id"] for r in picker["items"]] == [o.label for o in choice.options]
     option = choice.options[0]
     before = len(sent_to(twilio_api, sender))
-    reply = WHATSAPP.call(sender, option.label[:MAX_ROW], twilio_id("SM", "last"), ListId=option.label,
-                          ListTitle=option.label[:MAX_ROW]).to_client(client)  # fmt: skip
+    reply = WHATSAPP.call(
+        sender,
+        option.label[:MAX_ROW],
+        twilio_id("SM", "last"),
+        ListId=option.label,
+        ListTitle=option.label[:MAX_ROW],
+    ).to_client(client)
     if option.next in script.outcomes:  # advice goes as TwiML text, as before
         advice = script.outcomes[option.next]
         assert script.fill(advice.short, "en-GB") in WHATSAPP.reply(reply)
@@ -170,6 +182,10 @@ def test_buttons_are_off_by_default(settings):
     assert not settings.whatsapp_buttons and not from_env({}).whatsapp_buttons
     with pytest.raises(SettingsError, match="WHATSAPP_BUTTONS"):
         from_env({"WHATSAPP_BUTTONS": "1"})
-    env = {"WHATSAPP_BUTTONS": "1", "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
-           "TWILIO_FROM": "+447700900999"}  # fmt: skip
+    env = {
+        "WHATSAPP_BUTTONS": "1",
+        "TWILIO_ACCOUNT_SID": "AC1",
+        "TWILIO_AUTH_TOKEN": "t",
+        "TWILIO_FROM": "+447700900999",
+    }
     assert from_env(env).whatsapp_buttons

@@ -20,9 +20,14 @@ PASSWORD = "correct horse battery staple"
 def users(state_url: str, *args: str, password: str | None = None):
     env = {**os.environ, "STATE_URL": state_url}
     return subprocess.run(
-        [sys.executable, "-m", "skill", "users", *args], input=password, capture_output=True,
-        text=True, env=env, cwd=ROOT, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-m", "skill", "users", *args],
+        input=password,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
 
 
 def csrf(page: str) -> str:

@@ -32,8 +32,9 @@ def staff(app):
 
 @pytest.fixture
 def page(browser, live_server, staff):
-    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900},
-                                  base_url=live_server)  # fmt: skip
+    context = browser.new_context(
+        viewport={"width": WIDTHS[0], "height": 900}, base_url=live_server
+    )
     page = context.new_page()
     yield page
     context.close()

@@ -55,26 +55,52 @@ def test_no_phone_number_is_written_into_a_message(script):
 
 
 FAULTS = [
-    ("script", "    yes: fall_weight\n", "    yes: fall_weight\n    colour: red\n",
-     "content/script.yaml: questions.fall: unknown key 'colour'"),
-    ("script", "    yes: fall_weight\n", "    yes: fall_wieght\n",
-     "content/script.yaml: questions.fall: an answer leads to 'fall_wieght'"),
-    ("script", "no: circulation\n", "no: fever\n",
-     "content/script.yaml: questions.fever: answers lead round in a cycle"),
-    ("script", "yes: osteoarthritis", "yes: labral_tear",
-     "content/outcomes.yaml: outcomes.osteoarthritis: no path reaches it"),
+    (
+        "script",
+        "    yes: fall_weight\n",
+        "    yes: fall_weight\n    colour: red\n",
+        "content/script.yaml: questions.fall: unknown key 'colour'",
+    ),
+    (
+        "script",
+        "    yes: fall_weight\n",
+        "    yes: fall_wieght\n",
+        "content/script.yaml: questions.fall: an answer leads to 'fall_wieght'",
+    ),
+    (
+        "script",
+        "no: circulation\n",
+        "no: fever\n",
+        "content/script.yaml: questions.fever: answers lead round in a cycle",
+    ),
+    (
+        "script",
+        "yes: osteoarthritis",
+        "yes: labral_tear",
+        "content/outcomes.yaml: outcomes.osteoarthritis: no path reaches it",
+    ),
     # Wording a clinician may change is found through the content itself (see worded()).
-    ("messages", "intro", lambda text: text.replace("{emergency}", ""),
-     "content/messages.yaml: messages.intro: must give the emergency number"),
-    ("messages", "intro", lambda text: text.replace("{emergency}", "{emergncy}"),
-     "content/messages.yaml: messages.intro: unknown placeholder {emergncy}"),
-    ("script", "severe", lambda text: text + " Really?" * 40,
-     "content/script.yaml: questions.severe.text: is "),
-    ("outcomes", "level: self_care", "level: selfcare",
-     "content/outcomes.yaml: outcomes."),
-    ("script", "start: fall", "start: [fall",
-     "content/script.yaml: line "),
-]  # fmt: skip
+    (
+        "messages",
+        "intro",
+        lambda text: text.replace("{emergency}", ""),
+        "content/messages.yaml: messages.intro: must give the emergency number",
+    ),
+    (
+        "messages",
+        "intro",
+        lambda text: text.replace("{emergency}", "{emergncy}"),
+        "content/messages.yaml: messages.intro: unknown placeholder {emergncy}",
+    ),
+    (
+        "script",
+        "severe",
+        lambda text: text + " Really?" * 40,
+        "content/script.yaml: questions.severe.text: is ",
+    ),
+    ("outcomes", "level: self_care", "level: selfcare", "content/outcomes.yaml: outcomes."),
+    ("script", "start: fall", "start: [fall", "content/script.yaml: line "),
+]
 
 
 @pytest.mark.parametrize("name,old,new,message", FAULTS, ids=[f[3][:40] for f in FAULTS])

@@ -87,15 +87,23 @@ def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
     "env, fault",
     [
         ({"APP_ENV": "staging"}, "APP_ENV='staging': use one of development, production, test"),
-        ({**PRODUCTION, "TWILIO_VALIDATE": "0"},
-         "APP_ENV=production refuses to start: TWILIO_VALIDATE=0"),
-        ({**PRODUCTION, "ALEXA_VERIFY": "off"},
-         "APP_ENV=production refuses to start: ALEXA_VERIFY=0"),
+        (
+            {**PRODUCTION, "TWILIO_VALIDATE": "0"},
+            "APP_ENV=production refuses to start: TWILIO_VALIDATE=0",
+        ),
+        (
+            {**PRODUCTION, "ALEXA_VERIFY": "off"},
+            "APP_ENV=production refuses to start: ALEXA_VERIFY=0",
+        ),
         ({"APP_ENV": "production"}, "APP_ENV=production refuses to start: STATE_SECRET"),
-        ({**PRODUCTION, "STATE_SECRET": "a"},
-         "APP_ENV=production refuses to start: STATE_SECRET is shorter than 16"),
-        ({**PRODUCTION, "TWILIO_AUTH_TOKEN": ""},
-         "APP_ENV=production refuses to start: TWILIO_AUTH_TOKEN is not set"),
+        (
+            {**PRODUCTION, "STATE_SECRET": "a"},
+            "APP_ENV=production refuses to start: STATE_SECRET is shorter than 16",
+        ),
+        (
+            {**PRODUCTION, "TWILIO_AUTH_TOKEN": ""},
+            "APP_ENV=production refuses to start: TWILIO_AUTH_TOKEN is not set",
+        ),
         ({"PORT": "http"}, "PORT='http' is not a int"),
         ({"PORT": "70000"}, "PORT='70000' must be at most 65535"),
         ({"CONVERSATION_TTL_HOURS": "nan"}, "CONVERSATION_TTL_HOURS='nan' is not a finite"),
@@ -105,7 +113,7 @@ def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
         ({"AUDIT_DAYS": "-1"}, "AUDIT_DAYS='-1' must be at least 0"),
         ({"STATE_URL": "postgres://db"}, "STATE_URL='postgres://db'"),
     ],
-)  # fmt: skip
+)
 def test_each_wrong_setting_is_named(env, fault):
     with pytest.raises(config.SettingsError, match=re.escape(fault)):
         config.from_env(env)
@@ -128,14 +136,24 @@ def test_env_example_documents_every_setting():
 
 
 def test_gunicorn_refuses_production_with_signature_checks_off(tmp_path):
-    env = {"APP_ENV": "production", "STATE_SECRET": "s", "TWILIO_VALIDATE": "0",
-           "PORT": str(free_port()), "STATE_URL": f"sqlite:///{tmp_path / 's.db'}",
-           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}  # fmt: skip
+    env = {
+        "APP_ENV": "production",
+        "STATE_SECRET": "s",
+        "TWILIO_VALIDATE": "0",
+        "PORT": str(free_port()),
+        "STATE_URL": f"sqlite:///{tmp_path / 's.db'}",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     done = subprocess.run(
-        [gunicorn, "-c", "gunicorn.conf.py", APP_SPEC], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [gunicorn, "-c", "gunicorn.conf.py", APP_SPEC],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode != 0
     assert "APP_ENV=production refuses to start: TWILIO_VALIDATE=0" in done.stderr
 
@@ -164,8 +182,12 @@ def test_a_wrong_setting_stops_start_up_with_one_clear_line(tmp_path):
     env = {"PORT": "http", "PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-c", "from app import create_app; create_app()"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 3
     assert "not starting: PORT='http' is not a int" in done.stderr
     assert "Traceback" not in done.stderr

@@ -89,9 +89,13 @@ def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, 
         past.converse(Inbound("sms", address, "my hip hurts"), render.text)
     env = {**os.environ, "STATE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "AUDIT_DAYS": "30"}
     done = subprocess.run(
-        [sys.executable, "-m", "skill", "purge"], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-m", "skill", "purge"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     # both conversations were idle past CONVERSATION_TTL_HOURS; one audit record was too old
     assert done.stdout.strip() == "purged 3 expired records"

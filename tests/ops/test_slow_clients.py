@@ -19,9 +19,11 @@ class Trickler:
 
     def __init__(self, host: str, port: int):
         self.sock = socket.create_connection((host, port), timeout=TWILIO_WAITS * 2)
-        head = (f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                "Content-Type: application/x-www-form-urlencoded\r\n"
-                "Content-Length: 1000\r\n\r\nBody=")  # fmt: skip
+        head = (
+            f"POST {PATH} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Content-Length: 1000\r\n\r\nBody="
+        )
         self.sock.sendall(head.encode())
         self.answered = threading.Event()
         self.reply = b""

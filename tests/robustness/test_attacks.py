@@ -101,8 +101,12 @@ def test_fields_in_another_order_are_the_same_signed_request(client, script, cha
     """Twilio signs fields sorted by name: the order on the wire does not matter."""
     call = channel.conversation(script, "en-GB", 1).call("hello")
     raw = urlencode(list(reversed(call.form.items())))
-    response = client.post(call.path, data=raw, headers=call.signed_headers(LOCAL),
-                           content_type="application/x-www-form-urlencoded")  # fmt: skip
+    response = client.post(
+        call.path,
+        data=raw,
+        headers=call.signed_headers(LOCAL),
+        content_type="application/x-www-form-urlencoded",
+    )
     channel.check(response)
 
 
@@ -123,8 +127,9 @@ def test_the_signature_check_compares_in_constant_time():
                 isinstance(op, ast.Eq | ast.NotEq) for op in node.ops
             ):
                 sides = [node.left, *node.comparators]
-                if any(isinstance(side, ast.Constant) or ast.unparse(side).isupper()
-                       for side in sides):  # fmt: skip
+                if any(
+                    isinstance(side, ast.Constant) or ast.unparse(side).isupper() for side in sides
+                ):
                     continue
                 names = [ast.unparse(side).lower() for side in sides]
                 assert not any(s in n for s in secret for n in names), (path.name, names)
@@ -187,9 +192,12 @@ def test_an_oversized_body_gets_413_and_changes_nothing(app, client, live_server
     call = talk.call("no " * 30_000)  # 90 kB: signed, yet too big
     assert call.to_client(client).status_code == 413
     assert call.to_server(live_server).status_code == 413
-    unsigned = requests.post(live_server + call.path, data=b"x" * (app_module.MAX_BODY + 1),
-                             headers={"Content-Type": "application/x-www-form-urlencoded"},
-                             timeout=20)  # fmt: skip
+    unsigned = requests.post(
+        live_server + call.path,
+        data=b"x" * (app_module.MAX_BODY + 1),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=20,
+    )
     assert unsigned.status_code in (403, 413)
     if channel in TEXTING:
         assert opens_anew(client, script, channel, talk.sender)
@@ -208,8 +216,10 @@ def test_a_body_just_under_the_limit_is_read(client, script):
 @pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.name)
 def test_markup_in_what_users_say_never_becomes_markup(app, client, script, channel):
     channel.prepare(app)
-    evil = ('</Message></Say><Redirect>https://evil.example/x</Redirect><audio src="x"/>'
-            "</speak><Message>&amp; ]]> <!--")  # fmt: skip
+    evil = (
+        '</Message></Say><Redirect>https://evil.example/x</Redirect><audio src="x"/>'
+        "</speak><Message>&amp; ]]> <!--"
+    )
     talk = channel.conversation(script, "en-GB", 4)
     talk.read(talk.call("hello").to_client(client))
     response = talk.call(evil).to_client(client)
@@ -241,10 +251,12 @@ def test_line_breaks_in_fields_never_become_headers(live_server, script):
     headers = call.signed_headers(live_server)
     body = urlencode(call.form).encode()
     host, port = live_server.removeprefix("http://").split(":")
-    head = (f"POST {call.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"X-Twilio-Signature: {headers['X-Twilio-Signature']}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")  # fmt: skip
+    head = (
+        f"POST {call.path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"X-Twilio-Signature: {headers['X-Twilio-Signature']}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
     with socket.create_connection((host, int(port)), timeout=20) as sock:
         sock.sendall(head.encode() + body)
         raw = b"".join(iter(lambda: sock.recv(65536), b""))
@@ -272,8 +284,14 @@ def routes_and_errors(app):
 
 def _blueprint(app, path: str) -> str | None:
     """The blueprint whose routes the path belongs to, by its URL prefix."""
-    return next((name for name, bp in app.blueprints.items()
-                 if bp.url_prefix and path.startswith(bp.url_prefix)), None)  # fmt: skip
+    return next(
+        (
+            name
+            for name, bp in app.blueprints.items()
+            if bp.url_prefix and path.startswith(bp.url_prefix)
+        ),
+        None,
+    )
 
 
 def test_every_response_carries_the_security_headers(app, client, settings, script):
@@ -284,8 +302,10 @@ def test_every_response_carries_the_security_headers(app, client, settings, scri
         response = (unsigned if name == "400" else client).open(path, method=method, **kwargs)
         seen.add(response.status_code)
         # Pages for people (the console) set their own CSP; the rest stay at default-src 'none'.
-        expected = {**app_module.SECURITY_HEADERS,
-                    **app_module.BLUEPRINT_HEADERS.get(_blueprint(app, path), {})}  # fmt: skip
+        expected = {
+            **app_module.SECURITY_HEADERS,
+            **app_module.BLUEPRINT_HEADERS.get(_blueprint(app, path), {}),
+        }
         headers = {k: response.headers.get(k) for k in expected}
         assert headers == expected, name
     assert {200, 400, 403, 404, 405, 413} <= seen

@@ -115,9 +115,14 @@ def _twice(base, call, session, at_once: bool):
 def served(request, tmp_path):
     """The app under gunicorn with three workers, on each store in turn."""
     url = STORES[request.param](tmp_path)
-    env = {"STATE_URL": url, "STATE_SECRET": "concurrency", "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-           # The server cannot be told to trust the tests' Alexa root: Alexa runners go unsigned.
-           "ALEXA_VERIFY": "0", "ALEXA_SKILL_ID": ALEXA_SKILL_ID}  # fmt: skip
+    env = {
+        "STATE_URL": url,
+        "STATE_SECRET": "concurrency",
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        # The server cannot be told to trust the tests' Alexa root: Alexa runners go unsigned.
+        "ALEXA_VERIFY": "0",
+        "ALEXA_SKILL_ID": ALEXA_SKILL_ID,
+    }
     server = Gunicorn(tmp_path / "gunicorn", env, spec=APP_SPEC, workers=3)
     yield server
     server.stop()
@@ -127,8 +132,9 @@ def served(request, tmp_path):
 
 def test_interleaved_runners_with_duplicates_end_where_the_engine_does(served, script):
     channels = [replace(c, signed=False) if hasattr(c, "signed") else c for c in CHANNELS]
-    runners = [Runner(n, CASES[n % len(CASES)], channels[n % len(channels)])
-               for n in range(RUNNERS)]  # fmt: skip
+    runners = [
+        Runner(n, CASES[n % len(CASES)], channels[n % len(channels)]) for n in range(RUNNERS)
+    ]
     local = threading.local()
     with ThreadPoolExecutor(CONNECTIONS) as pool:
         done = list(pool.map(lambda r: converse(served.url, script, r, local), runners))

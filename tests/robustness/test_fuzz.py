@@ -28,25 +28,51 @@ from tests.drivers import CHANNELS, Call
 
 LONG = bool(os.environ.get("ROBUST_LONG"))
 FUZZ = settings(
-    max_examples=2000 if LONG else 40, deadline=None,
+    max_examples=2000 if LONG else 40,
+    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
+)
 
 # Text a client can send: anything but lone surrogates, which no encoding on the wire carries.
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 LONG_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=2500)
 FIELD_NAME = st.from_regex(r"[A-Z][A-Za-z0-9]{0,15}", fullmatch=True)
 HEADER_NAME = st.sampled_from(
-    ["User-Agent", "I-Twilio-Idempotency-Token", "X-Forwarded-For", "X-Forwarded-Host",
-     "X-Forwarded-Proto", "Accept", "Accept-Language", "X-Request-Id", "X-Home-Region"]
-)  # fmt: skip
+    [
+        "User-Agent",
+        "I-Twilio-Idempotency-Token",
+        "X-Forwarded-For",
+        "X-Forwarded-Host",
+        "X-Forwarded-Proto",
+        "Accept",
+        "Accept-Language",
+        "X-Request-Id",
+        "X-Home-Region",
+    ]
+)
 # Header values travel as latin-1 without line breaks (those are tests/test_attacks.py's).
 HEADER_VALUE = st.text(st.characters(min_codepoint=32, max_codepoint=255), max_size=60)
 
 
-WORDS = st.one_of(LONG_TEXT, st.sampled_from(
-    ["yes", "no", "not sure", "34", "1", "back", "more", "STOP", "START", "HELP", "restart", "?"]
-))  # fmt: skip
+WORDS = st.one_of(
+    LONG_TEXT,
+    st.sampled_from(
+        [
+            "yes",
+            "no",
+            "not sure",
+            "34",
+            "1",
+            "back",
+            "more",
+            "STOP",
+            "START",
+            "HELP",
+            "restart",
+            "?",
+        ]
+    ),
+)
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
@@ -82,14 +108,20 @@ def texts(draw, channel, script):
 def call_steps(draw, channel, script):
     """One signed step of a call: any action query, speech, keys and confidence."""
     places = [*script.questions, *script.outcomes, "0", "1", "2", "999999", "1234567", "-1"]
-    query = draw(st.dictionaries(st.sampled_from(["step", "q", "confirm", "end", "noinput"]),
-                                 st.sampled_from(places) | TEXT, max_size=4))  # fmt: skip
+    query = draw(
+        st.dictionaries(
+            st.sampled_from(["step", "q", "confirm", "end", "noinput"]),
+            st.sampled_from(places) | TEXT,
+            max_size=4,
+        )
+    )
     path = draw(st.sampled_from([channel.path, f"{channel.path}/status"]))
     call = channel.call(
-        draw(senders(script, channel)), draw(WORDS), delivery=draw(st.sampled_from(CALLS)
-                                                                  | TEXT),
+        draw(senders(script, channel)),
+        draw(WORDS),
+        delivery=draw(st.sampled_from(CALLS) | TEXT),
         path=path + (f"?{urlencode(query)}" if query else ""),
-    )  # fmt: skip
+    )
     call.form["Digits"] = draw(st.sampled_from(["", "1", "2", "3", "#", "12", "*"]) | TEXT)
     call.form["Confidence"] = draw(st.sampled_from(["0.1", "0.93", "", "x", "NaN", "inf"]))
     call.form["CallStatus"] = draw(st.sampled_from(["in-progress", "completed", "busy"]) | TEXT)
@@ -99,8 +131,12 @@ def call_steps(draw, channel, script):
 @st.composite
 def alexa_requests(draw, channel, script):
     """One signed Alexa request: any type, intent, slots and locale, and stray fields."""
-    names = [*alexa_model.WORD_INTENTS, alexa_model.CHOICE_INTENT, alexa_model.NUMBER_INTENT,
-             alexa_model.FREE_TEXT_INTENT]  # fmt: skip
+    names = [
+        *alexa_model.WORD_INTENTS,
+        alexa_model.CHOICE_INTENT,
+        alexa_model.NUMBER_INTENT,
+        alexa_model.FREE_TEXT_INTENT,
+    ]
     slot = st.fixed_dictionaries({"name": TEXT, "value": WORDS}) | JSON
     intent = st.fixed_dictionaries(
         {"name": st.sampled_from(names) | TEXT}, optional={"slots": st.dictionaries(TEXT, slot)}
@@ -108,8 +144,9 @@ def alexa_requests(draw, channel, script):
     kinds = ["LaunchRequest", "IntentRequest", "SessionEndedRequest", "Display.ElementSelected"]
     request = {"type": draw(st.sampled_from(kinds) | TEXT), "intent": draw(intent | JSON)}
     locale = draw(st.sampled_from([*script.locales, "de-DE", ""]) | TEXT)
-    stray = draw(st.dictionaries(st.sampled_from(["session", "context", "version", "x"]), JSON,
-                                 max_size=1))  # fmt: skip
+    stray = draw(
+        st.dictionaries(st.sampled_from(["session", "context", "version", "x"]), JSON, max_size=1)
+    )
     session = draw(st.sampled_from(["amzn1.echo-api.session.1", "s2"]) | TEXT)
     return channel.call(session, request, locale=locale, extra=stray)
 
@@ -123,15 +160,21 @@ def web_calls(draw, channel, script):
     token = draw(st.sampled_from(["t" * 32, "web-token-0123456789abcdef"]) | TEXT)
     call = channel.call(token, draw(st.none() | WORDS), delivery=draw(TEXT | st.just("1")))
     body = json.loads(call.body)
-    body.update(draw(st.dictionaries(st.sampled_from(["token", "id", "text", "x"]), JSON,
-                                     max_size=2)))  # fmt: skip
+    body.update(
+        draw(st.dictionaries(st.sampled_from(["token", "id", "text", "x"]), JSON, max_size=2))
+    )
     call.body = json.dumps(draw(st.just(body) | JSON)).encode()
     call.headers = draw(st.dictionaries(HEADER_NAME, HEADER_VALUE, max_size=3))
     return call
 
 
-REQUESTS = {"sms": texts, "whatsapp": texts, "voice": call_steps, "alexa": alexa_requests,
-            "web": web_calls}  # fmt: skip
+REQUESTS = {
+    "sms": texts,
+    "whatsapp": texts,
+    "voice": call_steps,
+    "alexa": alexa_requests,
+    "web": web_calls,
+}
 
 
 @pytest.mark.parametrize("channel", CHANNELS, ids=lambda c: c.name)
@@ -165,18 +208,36 @@ def mutations(data):
 
 
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=False),
-    st.dates(), st.datetimes(), st.text(string.printable, max_size=12),
-    st.sampled_from(["yes", "no", "emergency", "{emergency}", "{emergency!z}", "{", "(", "+44",
-                     "unclear", "a{4294967296}"]),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False),
+    st.dates(),
+    st.datetimes(),
+    st.text(string.printable, max_size=12),
+    st.sampled_from(
+        [
+            "yes",
+            "no",
+            "emergency",
+            "{emergency}",
+            "{emergency!z}",
+            "{",
+            "(",
+            "+44",
+            "unclear",
+            "a{4294967296}",
+        ]
+    ),
+)
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.text(string.ascii_lowercase, max_size=6), inner,
-                                            max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.text(string.ascii_lowercase, max_size=6), inner, max_size=3),
+    ),
     max_leaves=8,
-)  # fmt: skip
+)
 
 
 def _replace_at(data, path, value, delete: bool):
@@ -232,10 +293,20 @@ def test_any_content_file_loads_or_names_file_and_place(broken):
 # OverflowError from deep inside the loader, or loaded and would have failed when used.
 FOUND = [
     ("outcomes", "source: [seed, clinical]", "source: [{seed: 1}]", "outcomes.", ".source"),
-    ("red_flags", "outcome: fracture_or_dislocation", "outcome: {a: 1}", "red_flags[0]",
-     ".outcome"),
-    ("script", "- {max: ", "- {max: x",  # the first range's max made a word
-     "questions.", "ranges[0].max"),
+    (
+        "red_flags",
+        "outcome: fracture_or_dislocation",
+        "outcome: {a: 1}",
+        "red_flags[0]",
+        ".outcome",
+    ),
+    (
+        "script",
+        "- {max: ",
+        "- {max: x",  # the first range's max made a word
+        "questions.",
+        "ranges[0].max",
+    ),
     ("script", "    min: 1\n", "    min: [1]\n", "questions.", ".min"),
     ("script", "    options:\n", "    options: 3\n    voice:\n", "questions.", ".options"),
     ("outcomes", "reviewed: 2026-11-26", "reviewed: 2026-11-26 10:00:00", "outcomes.", ".reviewed"),
@@ -244,7 +315,7 @@ FOUND = [
     ("messages", "{emergency}", "{emergency", "messages.", ""),
     ("messages", "{name}", "{name!z}", "messages.", ""),
     ("phrases", "  fall:\n", "  fall:\n    - 'a{4294967296}'\n", "phrases.fall[0]", ""),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", FOUND, ids=lambda c: f"{c[0]}:{c[2][:24]}")

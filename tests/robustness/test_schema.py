@@ -28,9 +28,12 @@ from tests.common import ALEXA_SKILL_ID, ROOT
 OPENAPI = ROOT / "openapi.yaml"
 LONG = bool(os.environ.get("ROBUST_LONG"))
 CHECKS = [
-    not_a_server_error, status_code_conformance, content_type_conformance,
-    response_headers_conformance, response_schema_conformance,
-]  # fmt: skip
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 IMPLICIT = {"HEAD", "OPTIONS"}  # Flask answers these for every route by itself
 
 schema = schemathesis.openapi.from_path(OPENAPI)
@@ -61,9 +64,10 @@ def settings(settings):
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=400 if LONG else 25, deadline=None,
+    max_examples=400 if LONG else 25,
+    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)  # fmt: skip
+)
 def test_the_live_server_keeps_to_its_description(case, live_server):
     if case.path == "/alexa" and isinstance(case.body, dict):
         _current(case.body)

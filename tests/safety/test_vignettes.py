@@ -60,8 +60,17 @@ def test_the_harder_cases_cover_the_ways_words_mislead(script):
     said = [c for c in HARDER if c.get("say")]
     assert len(said) >= 15
     openings = " ".join(c["opening"].lower() for c in HARDER)
-    for kind in ("can't stand hill", "my mate", "long gone", "since i was a child",
-                 "bike saddle", "possibly", "hit the deck", "i'm 16", "asking for"):  # fmt: skip
+    for kind in (
+        "can't stand hill",
+        "my mate",
+        "long gone",
+        "since i was a child",
+        "bike saddle",
+        "possibly",
+        "hit the deck",
+        "i'm 16",
+        "asking for",
+    ):
         assert kind in openings, kind
     replies = " ".join(str(v) for c in said for v in c["say"].values()).lower()
     for kind in ("no but", "not as far as i know", "doubt it", "reckon so", "yh", "nay", "34yo"):
@@ -70,8 +79,9 @@ def test_the_harder_cases_cover_the_ways_words_mislead(script):
 
 def test_people_style_answers_vary_repeat_with_the_seed_and_hedge_only_where_safe(script):
     case = vignettes.load_cases(PUBLIC_VIGNETTES)[6]
-    runs = [[r.text for r in vignettes.play(script, case, style="people", seed=n)]
-            for n in (1, 1, 2)]  # fmt: skip
+    runs = [
+        [r.text for r in vignettes.play(script, case, style="people", seed=n)] for n in (1, 1, 2)
+    ]
     assert runs[0] == runs[1]
     rng = random.Random(0)
     for q in script.questions.values():
@@ -87,8 +97,13 @@ def test_people_style_answers_vary_repeat_with_the_seed_and_hedge_only_where_saf
 
 def test_a_case_can_say_the_runners_own_words_at_a_question(script):
     say = {"fall": "yes, I fell", "fall_weight": ["purple", "nah, I can't put any weight on it"]}
-    case = {"id": "S1", "opening": "hip hurts", "say": say, "accept": ["emergency_ambulance"],
-            "facts": {"age": 70, "bear_weight": True}}  # fmt: skip
+    case = {
+        "id": "S1",
+        "opening": "hip hurts",
+        "say": say,
+        "accept": ["emergency_ambulance"],
+        "facts": {"age": 70, "bear_weight": True},
+    }
     result = vignettes.run(script, case)
     assert result.asked == ("fall", "fall_weight", "fall_weight")
     assert result.condition == "fracture_or_dislocation" and result.verdict == "exact"
@@ -127,13 +142,21 @@ def test_the_runner_passes_every_file_with_no_under_triage_in_both_styles():
 
 def test_the_runner_fails_on_under_triage_and_reports_it_as_json(tmp_path):
     cases = [
-        {"id": "U1", "opening": "hip sore after parkrun, I'm 30",
-         "facts": {"age": 30, "bear_weight": True, "location": "outer_hip"},
-         "accept": ["emergency"], "condition": "joint_infection"},
-        {"id": "O1", "locale": "en-US", "opening": "can't stand after a fall",
-         "facts": {"age": 70, "fall_or_blow": True, "bear_weight": False},
-         "accept": ["consultation"]},
-    ]  # fmt: skip
+        {
+            "id": "U1",
+            "opening": "hip sore after parkrun, I'm 30",
+            "facts": {"age": 30, "bear_weight": True, "location": "outer_hip"},
+            "accept": ["emergency"],
+            "condition": "joint_infection",
+        },
+        {
+            "id": "O1",
+            "locale": "en-US",
+            "opening": "can't stand after a fall",
+            "facts": {"age": 70, "fall_or_blow": True, "bear_weight": False},
+            "accept": ["consultation"],
+        },
+    ]
     path = tmp_path / "cases.yaml"
     path.write_text(yaml.safe_dump(cases))
     table = skill("vignettes", str(path))
@@ -152,8 +175,13 @@ def test_vague_answers_are_given_for_unsure_facts_and_move_the_advice_up(script)
     fever = script.questions["fever"]
     assert vignettes.answer_for(fever, {"fever_or_unwell": True}, ["fever_or_unwell"]) == "sort of"
     assert vignettes.answer_for(fever, {}, ["fever_or_unwell"]) == "dunno"
-    case = {"id": "D1", "opening": "hip aches, I'm 40", "facts": {"age": 40, "bear_weight": True},
-            "unsure": ["fever_or_unwell"], "accept": ["emergency"]}  # fmt: skip
+    case = {
+        "id": "D1",
+        "opening": "hip aches, I'm 40",
+        "facts": {"age": 40, "bear_weight": True},
+        "unsure": ["fever_or_unwell"],
+        "accept": ["emergency"],
+    }
     assert vignettes.run(script, case).condition == "joint_infection"
 
 
@@ -167,9 +195,13 @@ def test_openings_are_understood_and_no_stated_red_flag_is_missed(script):
 
 
 def test_the_understanding_command_names_a_missed_red_flag(tmp_path):
-    case = {"id": "M1", "opening": "my hip hurts, what do I do",
-            "facts": {"age": 50, "fever_or_unwell": True}, "stated": ["fever_or_unwell"],
-            "accept": ["emergency"]}  # fmt: skip
+    case = {
+        "id": "M1",
+        "opening": "my hip hurts, what do I do",
+        "facts": {"age": 50, "fever_or_unwell": True},
+        "stated": ["fever_or_unwell"],
+        "accept": ["emergency"],
+    }
     path = tmp_path / "cases.yaml"
     path.write_text(yaml.safe_dump([case]))
     run = skill("vignettes", str(path), "--understanding")

@@ -136,8 +136,9 @@ def test_a_redis_turn_whose_lock_lapsed_writes_nothing_and_runs_again():
             # This turn's lock expires (as after a 10 s stall) and another turn takes the
             # conversation and writes it before this one tries to.
             lapsed.append(store.redis.delete(store._key("lock", "sms:slow")))
-            store.transact("sms:slow", lambda o: ({"n": (o or {"n": 0})["n"] + 1}, None),
-                           now=NOW, ttl=TTL)  # fmt: skip
+            store.transact(
+                "sms:slow", lambda o: ({"n": (o or {"n": 0})["n"] + 1}, None), now=NOW, ttl=TTL
+            )
         return {"n": (old or {"n": 0})["n"] + 1}, None
 
     try:

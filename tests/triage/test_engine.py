@@ -111,8 +111,9 @@ def test_more_after_an_outcome_gives_the_long_form(script):
 
 
 def answered_at(script, state, message, place):
-    return engine.step(script, state, message, 0.0, locale="en-GB", ttl_seconds=DAY,
-                       answering=place)  # fmt: skip
+    return engine.step(
+        script, state, message, 0.0, locale="en-GB", ttl_seconds=DAY, answering=place
+    )
 
 
 def test_an_answer_given_at_another_place_is_not_read_but_its_red_flags_are(script):
@@ -128,9 +129,15 @@ def test_an_answer_given_at_another_place_is_not_read_but_its_red_flags_are(scri
 
 @pytest.mark.parametrize(
     "message",
-    ["forget me please", "please delete my data", "Delete my data.", "can you forget me?",
-     "ok that's enough, erase my details thanks", "FORGET ME"],
-)  # fmt: skip
+    [
+        "forget me please",
+        "please delete my data",
+        "Delete my data.",
+        "can you forget me?",
+        "ok that's enough, erase my details thanks",
+        "FORGET ME",
+    ],
+)
 def test_asking_to_be_forgotten_anywhere_in_a_message_forgets(script, message):
     state, replies = talk(script, "hip pain", "no", message)
     assert state is None and replies[-1].silent
@@ -166,9 +173,15 @@ def test_an_expired_conversation_starts_afresh_and_says_so(script):
 
 def test_a_red_flag_after_the_outcome_raises_the_advice(script):
     _, replies = talk(
-        script, "outside of my thigh near the knee hurts", *["no", "yes", "no", "no", "no"],
-        "35", "no", "no", "no", "oh and now my leg is cold and blue",
-    )  # fmt: skip
+        script,
+        "outside of my thigh near the knee hurts",
+        *["no", "yes", "no", "no", "no"],
+        "35",
+        "no",
+        "no",
+        "no",
+        "oh and now my leg is cold and blue",
+    )
     assert replies[-2].outcome.id == "itb_syndrome"
     assert replies[-1].outcome.id == "circulation_problem"
 
@@ -213,8 +226,11 @@ def test_open_greets_and_asks_what_is_wrong_in_the_runners_own_words(script):
 
 
 def test_the_description_is_read_as_a_texted_opening_would_be(script):
-    for opening in ("outer hip aches when I lie on it, I'm 45", "I fell and can't stand up",
-                    "numb bum from the bike saddle yesterday, hip aches on runs"):  # fmt: skip
+    for opening in (
+        "outer hip aches when I lie on it, I'm 45",
+        "I fell and can't stand up",
+        "numb bum from the bike saddle yesterday, hip aches on runs",
+    ):
         texted, [first] = talk(script, opening)
         said, [_, heard] = talk(script, engine.Event.OPEN, opening)
         assert (heard.question, heard.outcome, heard.notices) == (

@@ -21,8 +21,7 @@ def converse(script, messages, locale="en-GB"):
     """Send messages in turn; return the last state and every reply."""
     state, replies = None, []
     for i, message in enumerate(messages):
-        state, reply = engine.step(script, state, message, float(i), locale=locale,
-                                   ttl_seconds=DAY)  # fmt: skip
+        state, reply = engine.step(script, state, message, float(i), locale=locale, ttl_seconds=DAY)
         replies.append(reply)
     return state, replies
 
@@ -93,10 +92,12 @@ def test_a_past_cancer_counts_even_when_it_is_over(script):
 
 @pytest.mark.parametrize(
     "message",
-    ["I can't walk, it hasn't eased at all",
-     "fever last month, long gone, but now I can't put weight on it",
-     "I've always been fit but now my leg has gone cold and pale"],
-)  # fmt: skip
+    [
+        "I can't walk, it hasn't eased at all",
+        "fever last month, long gone, but now I can't put weight on it",
+        "I've always been fit but now my leg has gone cold and pale",
+    ],
+)
 def test_context_words_reach_only_the_mention_they_belong_to(script, message):
     assert first(script, message).outcome.level >= Level.EMERGENCY
 
@@ -109,16 +110,22 @@ def test_still_there_is_not_passing(script):
 @pytest.mark.parametrize(
     ("message", "outcome"),
     [
-        ("Texting for my husband, he's 71, tripped on his run and can't get up off the floor",
-         "fracture_or_dislocation"),
-        ("I'm texting for my husband, he fell off a ladder and can't put any weight on his leg",
-         "fracture_or_dislocation"),
+        (
+            "Texting for my husband, he's 71, tripped on his run and can't get up off the floor",
+            "fracture_or_dislocation",
+        ),
+        (
+            "I'm texting for my husband, he fell off a ladder and can't put any weight on his leg",
+            "fracture_or_dislocation",
+        ),
         ("My mate's hip is hot red and swolen and he's been shivery all day", "joint_infection"),
-        ("my mum is 68, her hip is red hot and swollen and she feels really unwell",
-         "joint_infection"),
+        (
+            "my mum is 68, her hip is red hot and swollen and she feels really unwell",
+            "joint_infection",
+        ),
         ("he can't stand up, I'm his wife, my hip is fine", "cannot_bear_weight"),
     ],
-)  # fmt: skip
+)
 def test_a_message_for_someone_else_is_read_as_theirs(script, message, outcome):
     assert first(script, message).outcome.id == outcome
 
@@ -141,12 +148,20 @@ def test_the_weak_check_question_and_examples_are_content(script):
     [
         ("hip ache, I'm 53", ["no", "yes", "no"], "no but my legs are both numb", "cauda_equina"),
         ("hip ache, I'm 53", ["no", "yes"], "no but I feel a bit rough", "joint_infection"),
-        ("hip hurts", ["yes, I fell"], "nah, I can't put any weight on it",
-         "fracture_or_dislocation"),
-        ("sore hip", [], "nah, I came down hard on that side on a trail, now I can't get up",
-         "fracture_or_dislocation"),
+        (
+            "hip hurts",
+            ["yes, I fell"],
+            "nah, I can't put any weight on it",
+            "fracture_or_dislocation",
+        ),
+        (
+            "sore hip",
+            [],
+            "nah, I came down hard on that side on a trail, now I can't get up",
+            "fracture_or_dislocation",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_whole_answer_and_the_whole_conversation_are_read(
     script, opening, answers, last, outcome
 ):
@@ -162,8 +177,9 @@ def test_the_higher_of_a_red_flag_and_the_answers_own_destination_wins(script):
 
 
 def test_facts_in_an_answer_that_could_not_be_read_are_kept(script):
-    state, replies = converse(script, ["hip hurts", "no", "yes", "no", "no",
-                                       "oh the outside of my hip, I'm 44"])  # fmt: skip
+    state, replies = converse(
+        script, ["hip hurts", "no", "yes", "no", "no", "oh the outside of my hip, I'm 44"]
+    )
     assert replies[-1].question.id == "circulation"  # its answer is still wanted
     assert state["known"].get("age") == "44" and state["known"].get("location") == "outer_hip"
     _, reply = engine.step(script, state, "no", 9.0, locale="en-GB", ttl_seconds=DAY)
@@ -187,9 +203,13 @@ def test_barely_standing_after_a_fall_is_the_fracture_route(script, answer):
 
 @pytest.mark.parametrize(
     ("question", "path"),
-    [("fall_weight", ["yes"]), ("bear_weight", ["no"]), ("fever", ["no", "yes"]),
-     ("nerves", ["no", "yes", "no"])],
-)  # fmt: skip
+    [
+        ("fall_weight", ["yes"]),
+        ("bear_weight", ["no"]),
+        ("fever", ["no", "yes"]),
+        ("nerves", ["no", "yes", "no"]),
+    ],
+)
 def test_the_safe_ending_is_never_lower_than_the_questions_unsure_branch(script, question, path):
     _, replies = converse(script, ["hip hurts", *path, "purple", "banana", "???"])
     asked = script.questions[question]
@@ -200,9 +220,12 @@ def test_the_safe_ending_is_never_lower_than_the_questions_unsure_branch(script,
 
 @pytest.mark.parametrize(
     "opening",
-    ["came down hard on that side on a trail and now I can't get up",
-     "hit the deck on black ice, can't get up", "wiped out on the ice and can't get up"],
-)  # fmt: skip
+    [
+        "came down hard on that side on a trail and now I can't get up",
+        "hit the deck on black ice, can't get up",
+        "wiped out on the ice and can't get up",
+    ],
+)
 def test_falls_in_other_words_are_falls(script, opening):
     reply = first(script, opening)
     assert reply.outcome.id == "fracture_or_dislocation"
@@ -232,18 +255,24 @@ def test_inner_thigh_is_not_the_outer_thigh(script):
     ],
 )
 def test_a_16_year_old_gets_the_under_16_advice(script, opening):
-    case = {"id": "A", "opening": opening, "facts": {"bear_weight": True, "age": 16},
-            "accept": ["consultation_24"]}  # fmt: skip
+    case = {
+        "id": "A",
+        "opening": opening,
+        "facts": {"bear_weight": True, "age": 16},
+        "accept": ["consultation_24"],
+    }
     assert vignettes.run(script, case).condition == "under_16"
 
 
 @pytest.mark.parametrize(
     ("question", "path", "hedge", "then", "outcome"),
-    [("fever", ["no", "yes"], "possibly", "possibly", "joint_infection"),
-     ("nerves", ["no", "yes", "no"], "possibly", "maybe", "cauda_equina"),
-     ("fever", ["no", "yes"], "not as far as I know", "reckon so", "joint_infection"),
-     ("circulation", ["no", "yes", "no", "no"], "doubt it", "i think so", "circulation_problem")],
-)  # fmt: skip
+    [
+        ("fever", ["no", "yes"], "possibly", "possibly", "joint_infection"),
+        ("nerves", ["no", "yes", "no"], "possibly", "maybe", "cauda_equina"),
+        ("fever", ["no", "yes"], "not as far as I know", "reckon so", "joint_infection"),
+        ("circulation", ["no", "yes", "no", "no"], "doubt it", "i think so", "circulation_problem"),
+    ],
+)
 def test_a_hedge_to_a_red_flag_question_is_asked_once_more_then_moves_up(
     script, question, path, hedge, then, outcome
 ):
@@ -272,11 +301,13 @@ def test_short_and_hedged_answers_are_read(script, said, value):
 
 @pytest.mark.parametrize("message", ["thanks", "how long till I can run?"])
 def test_after_the_advice_a_thanks_or_a_question_gets_one_line(script, message):
-    case = {"id": "S", "opening": "outer hip hurts when I lie on it, I'm 52", "facts": {
-        **SELF_CARE_PATH, "lying_on_side_hurts": True}}  # fmt: skip
+    case = {
+        "id": "S",
+        "opening": "outer hip hurts when I lie on it, I'm 52",
+        "facts": {**SELF_CARE_PATH, "lying_on_side_hurts": True},
+    }
     replies = list(vignettes.play(script, case))
-    answers = [vignettes.answer_for(r.question, case["facts"])
-               for r in replies if r.question]  # fmt: skip
+    answers = [vignettes.answer_for(r.question, case["facts"]) for r in replies if r.question]
     state, done = converse(script, [case["opening"], *answers])
     advice = done[-1]
     assert advice.outcome.level == Level.SELF_CARE
@@ -285,21 +316,29 @@ def test_after_the_advice_a_thanks_or_a_question_gets_one_line(script, message):
     assert len(reply.text.splitlines()) == 1
     for word in (*script.commands["more"][:1], *script.commands["restart"][:1]):
         assert word.upper() in reply.text
-    _, flagged = engine.step(script, state, "now my leg is cold and blue", 99.0, locale="en-GB",
-                             ttl_seconds=DAY)  # fmt: skip
+    _, flagged = engine.step(
+        script, state, "now my leg is cold and blue", 99.0, locale="en-GB", ttl_seconds=DAY
+    )
     assert flagged.outcome.id == "circulation_problem"
 
 
 def test_a_weak_red_flag_after_the_advice_is_checked_and_a_clear_no_keeps_the_advice(script):
-    case = {"id": "S", "opening": "outer hip hurts when I lie on it, I'm 52",
-            "facts": {**SELF_CARE_PATH, "lying_on_side_hurts": True}}  # fmt: skip
-    answers = [vignettes.answer_for(r.question, case["facts"])
-               for r in vignettes.play(script, case) if r.question]  # fmt: skip
+    case = {
+        "id": "S",
+        "opening": "outer hip hurts when I lie on it, I'm 52",
+        "facts": {**SELF_CARE_PATH, "lying_on_side_hurts": True},
+    }
+    answers = [
+        vignettes.answer_for(r.question, case["facts"])
+        for r in vignettes.play(script, case)
+        if r.question
+    ]
     state, replies = converse(script, [case["opening"], *answers])
     given = replies[-1].outcome
     flag = check_of(script, "joint_infection")
-    state, asked = engine.step(script, state, "I might have a bit of a temperature", 50.0,
-                               locale="en-GB", ttl_seconds=DAY)  # fmt: skip
+    state, asked = engine.step(
+        script, state, "I might have a bit of a temperature", 50.0, locale="en-GB", ttl_seconds=DAY
+    )
     assert asked.question.id == flag.check
     _, kept = engine.step(script, state, flag.rules_out, 51.0, locale="en-GB", ttl_seconds=DAY)
     assert kept.outcome == given and not kept.reached

@@ -84,9 +84,11 @@ def test_a_red_flag_in_the_opening_gets_its_advice_at_once(script, message):
 
 @pytest.mark.parametrize(
     ("message", "flag"),
-    [("not sure if i have a fever", "joint_infection"),
-     ("numb bum from the bike saddle yesterday, hip aches on runs", "cauda_equina")],
-)  # fmt: skip
+    [
+        ("not sure if i have a fever", "joint_infection"),
+        ("numb bum from the bike saddle yesterday, hip aches on runs", "cauda_equina"),
+    ],
+)
 def test_a_hedged_or_passing_red_flag_is_checked_and_only_a_clear_answer_goes_on(
     script, message, flag
 ):
@@ -131,12 +133,25 @@ def test_free_text_only_ever_answers_a_safety_question_with_the_risky_answer(scr
 # ---------------------------------------------------------------- negation
 
 NEGATED = [
-    "no fever", "no fever or chills", "i don't have a temperature", "not feeling unwell",
-    "didn't fall", "no, I didn't fall", "haven't had a fall or anything", "can walk fine",
-    "no numbness", "no problems with my bladder or bowels", "never had cancer", "not severe",
-    "leg is not cold", "no weakness", "without any fever", "neither fever nor shivers",
-    "i've lost weight on purpose dieting", "I'm not in agony",
-]  # fmt: skip
+    "no fever",
+    "no fever or chills",
+    "i don't have a temperature",
+    "not feeling unwell",
+    "didn't fall",
+    "no, I didn't fall",
+    "haven't had a fall or anything",
+    "can walk fine",
+    "no numbness",
+    "no problems with my bladder or bowels",
+    "never had cancer",
+    "not severe",
+    "leg is not cold",
+    "no weakness",
+    "without any fever",
+    "neither fever nor shivers",
+    "i've lost weight on purpose dieting",
+    "I'm not in agony",
+]
 
 
 @pytest.mark.parametrize("message", NEGATED)
@@ -151,10 +166,21 @@ def test_a_denied_red_flag_does_not_fire_and_the_questions_go_on(script, message
 
 @pytest.mark.parametrize(
     ("reply", "value"),
-    [("yes", "yes"), ("Yeah it does", "yes"), ("yse", "yes"), ("yesss", "yes"),
-     ("no", "no"), ("Nope.", "no"), ("noo", "no"), ("nah", "no"),
-     ("dunno", "unsure"), ("sort of", "unsure"), ("no idea", "unsure"), ("not sure", "unsure")],
-)  # fmt: skip
+    [
+        ("yes", "yes"),
+        ("Yeah it does", "yes"),
+        ("yse", "yes"),
+        ("yesss", "yes"),
+        ("no", "no"),
+        ("Nope.", "no"),
+        ("noo", "no"),
+        ("nah", "no"),
+        ("dunno", "unsure"),
+        ("sort of", "unsure"),
+        ("no idea", "unsure"),
+        ("not sure", "unsure"),
+    ],
+)
 def test_yes_no_replies_are_read_as_meant(script, reply, value):
     question = script.questions["click"]
     assert understand.read_answer(script, question, understand.read(script, reply)) == value
@@ -186,18 +212,36 @@ def test_three_unreadable_replies_end_with_safe_advice(script):
 
 @pytest.mark.parametrize(
     ("typed", "read"),
-    [("cant stnad up", "cant stand up"), ("numbnes", "numbness"), ("fevr", "fever"),
-     ("swolen", "swollen"), ("excrutiating", "excruciating"), ("severly", "severely")],
-)  # fmt: skip
+    [
+        ("cant stnad up", "cant stand up"),
+        ("numbnes", "numbness"),
+        ("fevr", "fever"),
+        ("swolen", "swollen"),
+        ("excrutiating", "excruciating"),
+        ("severly", "severely"),
+    ],
+)
 def test_typos_of_key_words_are_read_as_meant(script, typed, read):
     assert understand.read(script, typed) == read
 
 
 @pytest.mark.parametrize(
-    "text", ["fewer runs", "i play bowls", "been looking into it", "doing stuff", "cancel",
-             "tripled my mileage", "the severity is low", "coaching sessions", "stop",
-             "my grown up son", "unreadable", "i need a fiver"],
-)  # fmt: skip
+    "text",
+    [
+        "fewer runs",
+        "i play bowls",
+        "been looking into it",
+        "doing stuff",
+        "cancel",
+        "tripled my mileage",
+        "the severity is low",
+        "coaching sessions",
+        "stop",
+        "my grown up son",
+        "unreadable",
+        "i need a fiver",
+    ],
+)
 def test_real_words_near_key_words_stay_as_typed(script, text):
     assert understand.read(script, text) == text
 
@@ -216,10 +260,15 @@ def test_a_word_both_corrected_and_kept_is_a_content_fault(tmp_path):
 
 @pytest.mark.parametrize(
     ("locale", "number", "never"),
-    [("en-GB", "999", "911"), ("en-US", "911", "999"), ("en-AU", "000", "999"),
-     ("en-NZ", "111", "999"), ("en-IE", "112 or 999", "911"),
-     ("fr-FR", "112 or your local emergency number", "999")],
-)  # fmt: skip
+    [
+        ("en-GB", "999", "911"),
+        ("en-US", "911", "999"),
+        ("en-AU", "000", "999"),
+        ("en-NZ", "111", "999"),
+        ("en-IE", "112 or 999", "911"),
+        ("fr-FR", "112 or your local emergency number", "999"),
+    ],
+)
 def test_emergency_advice_gives_the_number_for_the_runners_country(script, locale, number, never):
     intro, *_ = converse(script, ["hi"], locale=locale)
     advice = converse(script, ["fell over and can't get up, leg looks shorter"], locale=locale)[0]
@@ -240,9 +289,13 @@ def test_no_phone_number_is_written_into_advice_or_questions():
 
 @pytest.mark.parametrize(
     ("opening", "age"),
-    [("my son is 14 and his hip hurts", "14"), ("texting for my husband, he's 71", "71"),
-     ("my daughter, she's 12, has a sore hip", "12"), ("she is fifteen", "15")],
-)  # fmt: skip
+    [
+        ("my son is 14 and his hip hurts", "14"),
+        ("texting for my husband, he's 71", "71"),
+        ("my daughter, she's 12, has a sore hip", "12"),
+        ("she is fifteen", "15"),
+    ],
+)
 def test_the_age_of_the_person_with_the_pain_is_read_from_a_message_about_them(
     script, opening, age
 ):
@@ -256,16 +309,18 @@ def test_the_age_question_asks_about_the_person_with_the_pain(script):
 @pytest.mark.parametrize("age", [1, 10, 13, 15, 16])
 def test_under_16s_are_routed_out_of_the_adult_script(script, age):
     facts = {"age": age, "bear_weight": True, "location": "outer_hip"}
-    result = vignettes.run(script, {"id": "C", "opening": "sore hip", "facts": facts,
-                                    "accept": ["consultation_24"]})  # fmt: skip
+    result = vignettes.run(
+        script, {"id": "C", "opening": "sore hip", "facts": facts, "accept": ["consultation_24"]}
+    )
     assert result.condition == "under_16" and result.level == "consultation_24"
     assert "location" not in result.asked
 
 
 def test_a_17_year_old_goes_on_with_the_adult_script(script):
     facts = {**BENIGN, "age": 17}
-    result = vignettes.run(script, {"id": "A", "opening": "sore hip", "facts": facts,
-                                    "accept": ["self_care"]})  # fmt: skip
+    result = vignettes.run(
+        script, {"id": "A", "opening": "sore hip", "facts": facts, "accept": ["self_care"]}
+    )
     assert result.condition == "trochanteric_bursitis" and "history" in result.asked
 
 
@@ -328,9 +383,18 @@ def test_every_test_the_hazard_log_names_exists():
     log = HAZARD_LOG.read_text()
     named = TEST_ID.findall(log)
     assert len({name for _, name in named}) >= 20
-    for hazard in ("missed red flag", "negated red flag", "yes or no", "locale number",
-                   "another person", "under-16", "delayed or lost sms", "duplicate delivery",
-                   "store outage", "review date"):  # fmt: skip
+    for hazard in (
+        "missed red flag",
+        "negated red flag",
+        "yes or no",
+        "locale number",
+        "another person",
+        "under-16",
+        "delayed or lost sms",
+        "duplicate delivery",
+        "store outage",
+        "review date",
+    ):
         assert hazard in log.lower(), hazard
     missing = [
         f"{path}::{name}"

@@ -43,11 +43,15 @@ class CallStep:
 def read(script: Script, sid: str, step: int, args, form) -> CallStep:
     """The step from a request whose CallSid and step number are known to be sound."""
     return CallStep(
-        sid=sid, step=step, caller=form.get("From", "").strip(),
-        digits=form.get("Digits", "").strip(), speech=form.get("SpeechResult", "").strip(),
+        sid=sid,
+        step=step,
+        caller=form.get("From", "").strip(),
+        digits=form.get("Digits", "").strip(),
+        speech=form.get("SpeechResult", "").strip(),
         confidence=form.get("Confidence"),
         question=script.questions.get(args.get("q", "")),
-        outcome=script.outcomes.get(args.get("end", "")), confirm=args.get("confirm"),
+        outcome=script.outcomes.get(args.get("end", "")),
+        confirm=args.get("confirm"),
         heard=args.get("heard"),
         place=None if step == 0 else args.get("end") or args.get("q") or "",
-    )  # fmt: skip
+    )

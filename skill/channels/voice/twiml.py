@@ -124,9 +124,14 @@ class Speaker:
         if hints:
             extra["hints"] = ", ".join(hints)
         return response.gather(
-            input="speech dtmf", action=action, method="POST", language=self.language,
-            speech_timeout="auto", finish_on_key="#", **extra,
-        )  # fmt: skip
+            input="speech dtmf",
+            action=action,
+            method="POST",
+            language=self.language,
+            speech_timeout="auto",
+            finish_on_key="#",
+            **extra,
+        )
 
     def _say(self, node, text: str) -> None:
         node.say(speakable(text), voice=self.voice, language=self.language)

@@ -38,9 +38,11 @@ def call():
     inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place)
     speaker = Speaker(triage.script, triage.settings, locale, step.step)
     return base.answer(
-        inbound, lambda: _xml(_answer(triage, step, inbound, speaker)),
-        lambda words: _xml(speaker.fault(words)), fault_message="voice_fault",
-    )  # fmt: skip
+        inbound,
+        lambda: _xml(_answer(triage, step, inbound, speaker)),
+        lambda words: _xml(speaker.fault(words)),
+        fault_message="voice_fault",
+    )
 
 
 @bp.post("/twilio/voice/status")

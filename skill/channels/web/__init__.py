@@ -166,8 +166,9 @@ def _over_limit(token: str) -> bool:
     )
     by_client = triage.store.hit(
         conversation_key(settings.state_secret, "web-rate-client", client_address()),
-        now, RATE_WINDOW,
-    )  # fmt: skip
+        now,
+        RATE_WINDOW,
+    )
     return by_token > settings.webchat_token_limit or by_client > settings.webchat_client_limit
 
 
