@@ -24,6 +24,7 @@ from skill.content.model import (
 
 PLACEHOLDERS = ("emergency", "ed", "urgent", "primary", "name")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
+_PATTERN_CHARS = re.compile(r"[\\()\[\]{}|?*+^$.]")  # a phrase with one of these is a pattern
 FILES = ("script", "outcomes", "red_flags", "phrases", "locales", "messages")
 
 
@@ -166,7 +167,7 @@ def _patterns(r: _Reader, section: str, kinds=None) -> dict[str, re.Pattern]:
     raw = r.mapping(r.data.get(section, {}), section, optional=kinds)
     compiled = {}
     for name, patterns in raw.items():
-        patterns = r.words(patterns, f"{section}.{name}")
+        patterns = [as_pattern(p) for p in r.words(patterns, f"{section}.{name}")]
         for i, pattern in enumerate(patterns):
             try:
                 re.compile(pattern)
@@ -174,6 +175,14 @@ def _patterns(r: _Reader, section: str, kinds=None) -> dict[str, re.Pattern]:
                 raise r.fail(f"{section}.{name}[{i}]", f"is not a valid pattern ({err})") from None
         compiled[name] = re.compile("|".join(f"(?:{p})" for p in patterns))
     return compiled
+
+
+def as_pattern(phrase: str) -> str:
+    """A phrase as a pattern: plain words ("hit the deck") match as whole words, in order, with
+    any spacing; a phrase with any of the characters of a pattern is taken as one."""
+    if _PATTERN_CHARS.search(phrase):
+        return phrase
+    return r"\b" + r"\s+".join(re.escape(word) for word in phrase.split()) + r"\b"
 
 
 def _load_phrases(r: _Reader):

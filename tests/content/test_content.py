@@ -9,7 +9,8 @@ import pytest
 
 from skill import content
 from skill.cli import check
-from skill.content import sms
+from skill.content import loader, sms
+from skill.triage import engine
 from skill.triage.render import question_text
 
 
@@ -143,3 +144,23 @@ def test_check_skips_built_files_where_there_are_none_as_in_the_container(tmp_pa
     shutil.copytree(content.DEFAULT_DIR, tmp_path / "content")  # the image has content/ only
     assert check.stale(script, tmp_path / "content", root=tmp_path) == []
     assert check.stale(script) == []  # and in the repository, all are fresh
+
+
+def test_a_phrase_in_plain_words_matches_those_words_and_a_pattern_stays_a_pattern(copy):
+    fall = "  fall:\n"
+    edit(copy, "phrases", fall, fall + "    - went arse over elbow\n")
+    script = content.load(copy)
+    state, reply = engine.step(
+        script,
+        None,
+        "I went arse  over elbow on the trail, can't get up",
+        0.0,
+        locale="en-GB",
+        ttl_seconds=60,
+    )
+    assert reply.outcome is not None and reply.outcome.id == "fracture_or_dislocation"
+    # Whole words only, in order: "elbows" or the words apart are not that phrase.
+    fall_pattern = script.phrases["fall"]
+    assert not fall_pattern.search("went arse over elbows")
+    assert not fall_pattern.search("over elbow went arse")
+    assert loader.as_pattern(r"\bfell\b") == r"\bfell\b"
