@@ -7,13 +7,11 @@ Set SCREENSHOTS=DIR to keep a picture of each checked page at 1280 and 360 pixel
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.common import ROOT, need
+from tests.common import ROOT, need, npm_installed
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "tests" / "console" / "axe"
@@ -37,15 +35,7 @@ def browser():
 @pytest.fixture(scope="module")
 def axe_source() -> str:
     """axe-core from the npm registry, installed from the committed lock file."""
-    need(bool(shutil.which("npm")), "npm")
-    if not (AXE / "node_modules" / "axe-core").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=AXE,
-            check=True,
-            timeout=300,
-        )
-    return (AXE / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+    return (npm_installed(AXE, "axe-core") / "axe.min.js").read_text(encoding="utf-8")
 
 
 def check_page(page, axe_source: str, name: str) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,18 @@ def need(available: bool, what: str) -> None:
 def message_text(script, key: str, locale: str = "en-GB") -> str:
     """A message of the content as a runner gets it, so tests never repeat its wording."""
     return script.fill(script.messages[key], locale)
+
+
+def npm_installed(folder: Path, package: str) -> Path:
+    """The npm package in folder/node_modules, installed from the folder's committed lock file
+    when it is not there yet (skip on a laptop without npm; fail in CI)."""
+    need(bool(shutil.which("npm")), "npm")
+    installed = folder / "node_modules" / package
+    if not installed.is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=folder,
+            check=True,
+            timeout=300,
+        )
+    return installed

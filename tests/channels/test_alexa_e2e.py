@@ -16,7 +16,7 @@ import pytest
 
 from skill.channels import alexa_model
 from skill.safety.vignettes import answer_for, load_cases
-from tests.common import ALEXA_SKILL_ID, PUBLIC_VIGNETTES, need
+from tests.common import ALEXA_SKILL_ID, PUBLIC_VIGNETTES, need, npm_installed
 from tests.drivers import as_heard
 
 DRIVER = Path(__file__).resolve().parent / "alexa_e2e"
@@ -33,14 +33,8 @@ def settings(settings):
 @pytest.fixture(scope="module")
 def driver():
     """One node process driving virtual-alexa, installed from the committed lock file."""
-    need(bool(shutil.which("node") and shutil.which("npm")), "node and npm")
-    if not (DRIVER / "node_modules" / "virtual-alexa").is_dir():
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=DRIVER,
-            check=True,
-            timeout=300,
-        )
+    need(bool(shutil.which("node")), "node")
+    npm_installed(DRIVER, "virtual-alexa")
     proc = subprocess.Popen(
         ["node", "drive.js"],
         cwd=DRIVER,
