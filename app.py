@@ -15,6 +15,7 @@ from skill.channels.voice import bp as voice_bp
 from skill.channels.web import SECURITY_HEADERS as WEB_HEADERS
 from skill.channels.web import bp as web_bp
 from skill.channels.whatsapp_buttons import WhatsAppButtons
+from skill.followup.checkins import Checkins
 from skill.ops import bodies, endpoints, logs
 from skill.stores import Store, open_store
 
@@ -37,9 +38,11 @@ def create_app(
     outbound: OutboundSMS | None = None,
     alexa_certificates: alexa.CertificateCache | None = None,
     whatsapp_buttons: WhatsAppButtons | None = None,
+    clock=None,
 ):
     """Build the Flask app; tests pass their own settings and content, and may pass the parts
-    that stand in for what they cannot reach (Twilio's API, Amazon's certificate host)."""
+    that stand in for what they cannot reach (Twilio's API, Amazon's certificate host), and
+    the clock."""
     logs.setup()
     try:
         script = script or content.load()
@@ -56,7 +59,11 @@ def create_app(
     app.wsgi_app = bodies.bound_bodies(app.wsgi_app, MAX_BODY)  # slow clients get 408
     store = store or open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
     outbound = outbound or OutboundSMS.from_settings(settings)
-    service.init_app(app, service.Triage(script, store, settings, outbound=outbound))
+    triage = service.Triage(script, store, settings, outbound=outbound, **_clock(clock))
+    # Check-ins need texts out; the jobs are run by `python -m skill run` or `worker`.
+    triage.checkins = Checkins.of(triage)
+    app.extensions["checkins"] = triage.checkins
+    service.init_app(app, triage)
     endpoints.init_app(app)
     if settings.whatsapp_buttons:
         app.extensions["whatsapp_buttons"] = whatsapp_buttons or WhatsAppButtons(settings)
@@ -78,6 +85,10 @@ def create_app(
         return Response(page, mimetype="text/html")
 
     return app
+
+
+def _clock(clock) -> dict:
+    return {"clock": clock} if clock else {}
 
 
 def _landing_page(script: content.Script) -> str:

@@ -18,9 +18,10 @@ from skill.cli import (
     users,
     vignettes,
     whatsapp_content,
+    worker,
 )
 
-COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge, users, whatsapp_content)
+COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge, users, whatsapp_content, worker)
 
 
 def parser() -> argparse.ArgumentParser:

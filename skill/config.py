@@ -14,12 +14,18 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 log = logging.getLogger(__name__)
 DEV_SECRET = "dev-only-not-secret"
 MIN_SECRET = 16  # characters: the key that hashes every address must not be guessable
 APP_ENVS = ("development", "production", "test")
 ENV_FILE = ".env"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+TWILIO_API = "https://api.twilio.com"
+_DELAY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(d|h|m|s)")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_QUIET = re.compile(r"([0-9]{1,2})-([0-9]{1,2})")
 
 
 class SettingsError(ValueError):
@@ -59,6 +65,15 @@ class Settings:
     webchat_client_limit: int = 2000
     # Operations: with a token, /metrics answers only `Authorization: Bearer <token>`
     metrics_token: str = ""
+    # Twilio's REST API (a local stand-in for trials and tests: docs/follow-up.md)
+    twilio_api_base: str = TWILIO_API
+    # The check-in text (docs/follow-up.md): its delay in seconds (0: off), the quiet hours
+    # (start, end) in the locale's local time, or None, the WhatsApp template outside the
+    # 24-hour window, and the Fernet key for the number (derived from STATE_SECRET if unset)
+    checkin_after: float = 2 * 86400.0
+    quiet_hours: tuple[int, int] | None = (21, 9)
+    whatsapp_checkin_content_sid: str = ""
+    checkin_key: str = ""
 
     @property
     def ttl_seconds(self) -> float:
@@ -130,6 +145,28 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+def delay(name: str, raw: str) -> float:
+    """A delay such as 2d, 48h, 90m or 30s in seconds; "off" (or 0) is 0: no check-in."""
+    raw = raw.strip().lower()
+    if raw in ("off", "0"):
+        return 0.0
+    found = _DELAY.fullmatch(raw)
+    if not found or float(found[1]) <= 0:
+        raise SettingsError(f"{name}={raw!r}: use a delay like 2d, 48h, 90m or 30s, or off")
+    return float(found[1]) * _UNITS[found[2]]
+
+
+def quiet_hours(raw: str) -> tuple[int, int] | None:
+    """QUIET_HOURS, such as 21-9: from 21:00 to 09:00 local time; empty for none."""
+    if not raw.strip():
+        return None
+    found = _QUIET.fullmatch(raw.strip())
+    hours = (int(found[1]), int(found[2])) if found else None
+    if not hours or max(hours) > 23 or hours[0] == hours[1]:
+        raise SettingsError(f"QUIET_HOURS={raw!r}: use two different hours like 21-9, or empty")
+    return hours
+
+
 def from_env(env=None, locales=()) -> Settings:
     """Read and check the settings (from `environment()` by default) for the content's locales."""
     env = environment() if env is None else env
@@ -160,6 +197,11 @@ def from_env(env=None, locales=()) -> Settings:
         webchat_origins=_origins(env.get("WEBCHAT_ORIGINS", "")),
         webchat_token_limit=_number(env, "WEBCHAT_TOKEN_LIMIT", 120, int, low=1),
         webchat_client_limit=_number(env, "WEBCHAT_CLIENT_LIMIT", 2000, int, low=1),
+        twilio_api_base=(env.get("TWILIO_API_BASE") or TWILIO_API).rstrip("/"),
+        checkin_after=delay("CHECKIN_AFTER", env.get("CHECKIN_AFTER") or "2d"),
+        quiet_hours=quiet_hours(env.get("QUIET_HOURS", "21-9")),
+        whatsapp_checkin_content_sid=env.get("WHATSAPP_CHECKIN_CONTENT_SID", ""),
+        checkin_key=env.get("CHECKIN_KEY", ""),
     )
     if locales and settings.default_locale not in locales:
         raise SettingsError(
@@ -173,6 +215,11 @@ def from_env(env=None, locales=()) -> Settings:
             "WHATSAPP_BUTTONS=1 sends through Twilio's API: set TWILIO_ACCOUNT_SID, "
             "TWILIO_AUTH_TOKEN and TWILIO_FROM"
         )
+    if not _ORIGIN.fullmatch(settings.twilio_api_base):
+        raise SettingsError(
+            f"TWILIO_API_BASE={settings.twilio_api_base!r}: use an origin like {TWILIO_API}"
+        )
+    _check_key(settings.checkin_key)
     if settings.app_env not in APP_ENVS:
         raise SettingsError(f"APP_ENV={settings.app_env!r}: use one of {', '.join(APP_ENVS)}")
     if settings.app_env == "production":
@@ -182,6 +229,19 @@ def from_env(env=None, locales=()) -> Settings:
     if not settings.twilio_validate:
         log.warning("TWILIO_VALIDATE=0: Twilio signatures are not checked. Local trials only.")
     return settings
+
+
+def _check_key(key: str) -> None:
+    """CHECKIN_KEY, when set, is a Fernet key (32 bytes in URL-safe base64)."""
+    if not key:
+        return
+    try:
+        Fernet(key)
+    except ValueError:
+        raise SettingsError(
+            "CHECKIN_KEY is not a Fernet key: make one with "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'"
+        ) from None
 
 
 def _check_production(settings: Settings) -> None:
@@ -196,6 +256,11 @@ def _check_production(settings: Settings) -> None:
         ),
         # Without it every Twilio webhook is refused (403) while the service looks healthy.
         (not settings.twilio_auth_token, "TWILIO_AUTH_TOKEN is not set"),
+        # A stand-in for Twilio's API is for trials: texts would go to it, unencrypted.
+        (
+            not settings.twilio_api_base.startswith("https://"),
+            "TWILIO_API_BASE is not an https address",
+        ),
     ]
     for wrong, why in faults:
         if wrong:

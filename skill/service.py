@@ -5,7 +5,9 @@ Event, delivery id, locale) and calls `Triage.converse` with how to render a rep
 platform's format. The service keys the conversation, runs one engine step inside a store
 transaction, renders the reply there too, so a retried delivery gets exactly the same bytes,
 keeps the conversation's audit record in the same transaction, counts the turn, and alerts the
-clinic (OutboundSMS.alert_clinic) when the advice first reached is urgent enough.
+clinic (OutboundSMS.alert_clinic) when the advice first reached is urgent enough. Where the
+channel can text the runner later (`Inbound.reach`), the engine may offer a check-in; the
+service books the runner's yes and cancels it on STOP (skill.followup.checkins).
 
 When the store fails, `converse` does not raise: it renders a fallback reply (the `store_down`
 message, with the emergency number and advice to try again), so every channel still answers
@@ -49,6 +51,9 @@ class Inbound:
     # Where the runner answered (a question or outcome id), when the platform says: a call's
     # action URL. It only correlates: the engine trusts the stored state (engine.step).
     place: str | None = None
+    # Where a check-in text can reach the runner, (channel, address): a text's sender, a
+    # caller's number on SMS; None where there is no way to (Alexa, web chat).
+    reach: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class Triage:
     ):
         self.script, self.store, self.settings, self.clock = script, store, settings, clock
         self.outbound = outbound
+        self.checkins = None  # skill.followup.checkins.Checkins, set by the app when enabled
         self.red_flag_outcomes = {flag.outcome for flag in script.red_flags}
         # Compiled now rather than on each worker's first message, which it held up ~0.15 s.
         _ = script.any_phrase, script.answer_words
@@ -98,6 +104,7 @@ class Triage:
         locale = inbound.locale or self.settings.default_locale
         key = conversation_key(self.settings.state_secret, inbound.channel, inbound.address)
         turn = {}  # what the change saw (its last run); stays empty when a repeat skipped it
+        offer = self.checkins.offer(inbound.reach) if self.checkins else None
 
         def change(state):
             new, reply = engine.step(
@@ -108,8 +115,11 @@ class Triage:
                 locale=locale,
                 ttl_seconds=self.settings.ttl_seconds,
                 answering=inbound.place,
+                offer=offer,
             )
             turn["reached"] = reply.outcome if reply.reached else None
+            turn["booked"] = new if reply.booked else None
+            turn["forget"] = reply.forget
             return new, render(self.script, reply)
 
         try:
@@ -133,7 +143,24 @@ class Triage:
         reached = self._count(inbound.channel, turn)
         if reached and self.outbound:
             self.outbound.alert_clinic(self.script.name, reached, key, now)
+        if turn and self.checkins and inbound.reach:
+            self._follow_up(inbound, turn, now)
         return Turn(body, reached)
+
+    def _follow_up(self, inbound: Inbound, turn: dict, now: float) -> None:
+        """Book the check-in the runner said yes to, or cancel theirs on STOP."""
+        try:
+            if turn["booked"]:
+                self.checkins.book(inbound.reach, turn["booked"], now)
+            elif turn["forget"]:
+                self.checkins.cancel(inbound.reach, now)
+        except Exception as err:  # the reply stands; the fault is logged, without a number
+            log.error(
+                "check-in not %s on %s: %s",
+                "booked" if turn["booked"] else "cancelled",
+                inbound.delivery,
+                type(err).__name__,
+            )
 
     def fallback(self, locale: str) -> engine.Reply:
         """The reply when the conversation cannot be read or saved: call for help, try later."""
@@ -148,7 +175,7 @@ class Triage:
         """The audit record of the triage run a state belongs to: ids and times, no words."""
         outcome = self.script.outcomes.get(state["outcome"]) if state["outcome"] else None
         asked = [qid for qid, _, _ in state["trail"]]
-        return str(state["started"]), {
+        record = {
             "content": self.script.version,
             "channel": channel,
             "locale": state["locale"],
@@ -159,6 +186,14 @@ class Triage:
             "started": state["started"],
             "updated": state["updated"],
         }
+        if state.get("followup"):  # a check-in's run: the advice it followed, and the answer
+            followup = state["followup"]
+            record["followup"] = {
+                "after": followup["after"],
+                "answer": followup["answer"],  # better, same, worse, or none (yet)
+                "level": record["level"],  # the advice standing after the answer
+            }
+        return str(state["started"]), record
 
     def _count(self, channel: str, turn: dict) -> Outcome | None:
         """Count the turn; return the outcome it reached for the first time, if any."""

@@ -1,8 +1,10 @@
-"""A stand-in for Twilio's REST API on a loopback port, reached through twilio's http_client.
+"""A stand-in for Twilio's REST API on a loopback port, reached through twilio's http_client
+(or by a server process with TWILIO_API_BASE set to its `base`).
 
 It records every POST to /2010-04-01/Accounts/{sid}/Messages.json, can fail the next tries
-with a status, and can hold requests until the test releases them. It also keeps Content API
-templates (/v1/Content: list, create from JSON, delete), as content.twilio.com does.
+with a status (or a status and Twilio's error code), and can hold requests until the test
+releases them. It also keeps Content API templates (/v1/Content: list, create from JSON,
+delete), as content.twilio.com does.
 """
 
 from __future__ import annotations
@@ -14,24 +16,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from twilio.http.http_client import TwilioHttpClient
+from skill.channels.outbound import BasedHttpClient
 
 MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>AC\w+)/Messages\.json$")
 CONTENT = re.compile(r"^/v1/Content(?:/(?P<sid>HX\w+))?(?:\?.*)?$")
-HOSTS = ("https://api.twilio.com", "https://content.twilio.com")
-
-
-class LocalTwilioClient(TwilioHttpClient):
-    """twilio's own HTTP client, sending to the local stand-in instead of api.twilio.com."""
-
-    def __init__(self, base: str):
-        super().__init__(timeout=30)
-        self.base = base
-
-    def request(self, method, url, *args, **kwargs):
-        for host in HOSTS:
-            url = url.replace(host, self.base, 1)
-        return super().request(method, url, *args, **kwargs)
 
 
 class FakeTwilio:
@@ -40,7 +28,8 @@ class FakeTwilio:
     def __init__(self):
         self.attempts: list[dict] = []
         self.messages: list[dict] = []
-        self.failures: list[int] = []  # statuses to answer the next tries with, in order
+        # Statuses (or status and error code) to answer the next tries with, in order.
+        self.failures: list[int | tuple[int, int]] = []
         self.contents: dict[str, dict] = {}  # Content API templates by sid
         self.release = threading.Event()
         self.release.set()
@@ -49,9 +38,9 @@ class FakeTwilio:
         self.base = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
-    def http_client(self) -> LocalTwilioClient:
+    def http_client(self) -> BasedHttpClient:
         """A twilio http_client that talks to this server."""
-        return LocalTwilioClient(self.base)
+        return BasedHttpClient(self.base, timeout=30)
 
     def wait(self, what, timeout: float = 20) -> bool:
         """Wait until what() is true, for at most timeout seconds (a bound, not a measure)."""
@@ -121,10 +110,11 @@ class _Handler(BaseHTTPRequestHandler):
         }
         self.fake._record(attempt, accepted=False)
         self.fake.release.wait(30)
-        status = self.fake.failures.pop(0) if self.fake.failures else 201
+        failure = self.fake.failures.pop(0) if self.fake.failures else 201
+        status, code = failure if isinstance(failure, tuple) else (failure, 20500)
         if not match:
             status = 404
-        body = {"code": 20500, "message": "failure", "status": status}
+        body = {"code": code, "message": "failure", "status": status}
         if status == 201:
             self.fake._record(attempt, accepted=True)
             body = {

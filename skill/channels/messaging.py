@@ -53,12 +53,14 @@ def inbound():
     # A tapped WhatsApp button or list row carries its id, which is its words: read as typed.
     words = form.get("ButtonPayload") or form.get("ListId") or form.get("Body", "")
     # A business-scoped WhatsApp id (whatsapp:US.ABC123) has no dial code: the default applies.
+    channel = "whatsapp" if sender.startswith(WHATSAPP) else "sms"
     message = Inbound(
-        "whatsapp" if sender.startswith(WHATSAPP) else "sms",
+        channel,
         sender,
         words,
         sid,
         locale=triage.locale(number=sender.removeprefix(WHATSAPP)),
+        reach=(channel, sender),  # a check-in goes back the way the runner wrote
     )
     buttons = (
         current_app.extensions.get("whatsapp_buttons") if sender.startswith(WHATSAPP) else None

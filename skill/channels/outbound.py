@@ -3,6 +3,9 @@
 The clinic alert on urgent advice (ESCALATION_SMS_TO) goes this way, and any channel may use it
 to text someone. Sending never raises into the caller and never delays a reply: each text goes
 on its own thread, is retried on a fault worth retrying, and is logged without number or text.
+The check-in (skill.followup) sends on its worker's thread with `deliver`, which says how it
+went, a number that opted out (Twilio's error 21610) apart. TWILIO_API_BASE sends every
+request to another address than Twilio's own, such as a local stand-in for a trial.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from skill.config import Settings
+from skill.config import TWILIO_API, Settings
 from skill.content import Level, Outcome
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,30 @@ ALERT_FROM = Level.CONSULTATION_24  # advice at this level or above alerts the c
 # runner restarting (or someone texting in a loop) must not flood the clinic's phone.
 ALERT_EVERY = 3600.0
 ALERTS_KEPT = 10_000  # conversations remembered per process; the oldest are dropped first
+TWILIO_HOSTS = (TWILIO_API, "https://content.twilio.com")
+OPTED_OUT = 21610  # Twilio's error code: the number replied STOP, so nothing may go to it
+# What `deliver` reports.
+SENT, OPTED_OUT_RESULT, FAILED = "sent", "opted_out", "failed"
+
+
+class BasedHttpClient(TwilioHttpClient):
+    """twilio's own HTTP client, sending to another base address than Twilio's hosts."""
+
+    def __init__(self, base: str, timeout: float = TIMEOUT):
+        super().__init__(timeout=timeout)
+        self.base = base.rstrip("/")
+
+    def request(self, method, url, *args, **kwargs):
+        for host in TWILIO_HOSTS:
+            url = url.replace(host, self.base, 1)
+        return super().request(method, url, *args, **kwargs)
+
+
+def api_client(settings: Settings) -> HttpClient:
+    """The HTTP client for Twilio's API at TWILIO_API_BASE (by default Twilio's own)."""
+    if settings.twilio_api_base == TWILIO_API:
+        return TwilioHttpClient(timeout=TIMEOUT)
+    return BasedHttpClient(settings.twilio_api_base)
 
 
 class OutboundSMS:
@@ -44,7 +71,7 @@ class OutboundSMS:
         self.client = Client(
             settings.twilio_account_sid,
             settings.twilio_auth_token,
-            http_client=http_client or TwilioHttpClient(timeout=TIMEOUT),
+            http_client=http_client or api_client(settings),
         )
         self._threads: set[threading.Thread] = set()
         self._alerted: dict[str, tuple[float, Level]] = {}  # conversation -> (when, level)
@@ -97,26 +124,39 @@ class OutboundSMS:
 
     def _send(self, to: str, body: str) -> None:
         try:
-            for attempt in range(1, TRIES + 1):
-                try:
-                    sent = self.client.messages.create(to=to, from_=self.sender, body=body)
-                    log.info("outbound SMS %s accepted on try %d", sent.sid, attempt)
-                    return
-                except Exception as err:  # network faults too: nothing may escape the thread
-                    status = getattr(err, "status", None)
-                    log.warning(
-                        "outbound SMS try %d of %d failed: %s %s",
-                        attempt,
-                        TRIES,
-                        type(err).__name__,
-                        status or "",
-                    )
-                    if not _worth_retrying(err) or attempt == TRIES:
-                        break
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
-            log.error("outbound SMS not sent: gave up")
+            self.deliver(to, body=body)
         finally:
             self._threads.discard(threading.current_thread())
+
+    def deliver(self, to: str, *, body: str = "", content_sid: str = "") -> str:
+        """Send one message now, retrying with backoff on 429, 5xx and network faults: SENT,
+        OPTED_OUT_RESULT (never to be tried again) or FAILED. A WhatsApp address (whatsapp:+44...)
+        goes from whatsapp:TWILIO_FROM; `content_sid` sends an approved template instead of
+        words. Never raises; logs neither number nor words."""
+        sender = f"whatsapp:{self.sender}" if to.startswith("whatsapp:") else self.sender
+        what = {"content_sid": content_sid} if content_sid else {"body": body}
+        for attempt in range(1, TRIES + 1):
+            try:
+                sent = self.client.messages.create(to=to, from_=sender, **what)
+                log.info("outbound message %s accepted on try %d", sent.sid, attempt)
+                return SENT
+            except Exception as err:  # network faults too: nothing may escape the thread
+                status = getattr(err, "status", None)
+                log.warning(
+                    "outbound message try %d of %d failed: %s %s",
+                    attempt,
+                    TRIES,
+                    type(err).__name__,
+                    status or "",
+                )
+                if getattr(err, "code", None) == OPTED_OUT:
+                    log.warning("outbound message refused: the number has opted out")
+                    return OPTED_OUT_RESULT
+                if not _worth_retrying(err) or attempt == TRIES:
+                    break
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+        log.error("outbound message not sent: gave up")
+        return FAILED
 
 
 def _worth_retrying(err: Exception) -> bool:

@@ -18,9 +18,9 @@ import logging
 import threading
 
 from twilio.http import HttpClient
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from skill.channels.outbound import api_client
 from skill.config import Settings
 from skill.content import Question, Script
 from skill.triage import render
@@ -79,7 +79,7 @@ class WhatsAppButtons:
         self.client = Client(
             settings.twilio_account_sid,
             settings.twilio_auth_token,
-            http_client=http_client or TwilioHttpClient(timeout=TIMEOUT),
+            http_client=http_client or api_client(settings),
         )
         self._sids: dict[str, str] | None = None
         self._lock = threading.Lock()

@@ -1,10 +1,12 @@
-"""`run`: serve the app with Flask's development server (what `make run` starts)."""
+"""`run`: serve the app with Flask's development server (what `make run` starts), with the
+check-in jobs run on threads of the same process, so a trial needs nothing else started."""
 
 from __future__ import annotations
 
 import sys
 
 from skill import config, content
+from skill.followup import queue
 
 
 def run(args) -> int:
@@ -17,7 +19,11 @@ def run(args) -> int:
     except (content.ContentError, config.SettingsError) as err:
         print(f"not starting: {err}", file=sys.stderr)
         return 2
-    create_app(settings, script).run(host=settings.host, port=settings.port)
+    app = create_app(settings, script)
+    checkins = app.extensions.get("checkins")
+    if checkins:
+        queue.consumer(checkins.queue, in_process=True).start()
+    app.run(host=settings.host, port=settings.port)
     return 0
 
 

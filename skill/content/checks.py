@@ -22,6 +22,10 @@ def check_graph(script: Script) -> None:
     reached = _reachable(script, script.start)
     reached |= {flag.outcome for flag in script.red_flags} | {script.safe_ending}
     reached |= {flag.check for flag in script.red_flags}
+    if script.not_better:  # given at the check-in, not by an answer
+        if script.not_better not in script.outcomes:
+            raise _script_fault("not_better", f"'{script.not_better}' is not an outcome")
+        reached.add(script.not_better)
     for oid in script.outcomes:
         if oid not in reached:
             raise ContentError("content/outcomes.yaml", f"outcomes.{oid}", "no path reaches it")

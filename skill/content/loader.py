@@ -7,6 +7,7 @@ import re
 import string
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -22,7 +23,7 @@ from skill.content.model import (
     Script,
 )
 
-PLACEHOLDERS = ("emergency", "ed", "urgent", "primary", "name")
+PLACEHOLDERS = ("emergency", "ed", "urgent", "primary", "name", "after")
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "content"
 _PATTERN_CHARS = re.compile(r"[\\()\[\]{}|?*+^$.]")  # a phrase with one of these is a pattern
 FILES = ("script", "outcomes", "red_flags", "phrases", "locales", "messages")
@@ -370,7 +371,7 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
     keys = ("name", "emergency", "ed", "urgent", "primary", "voice_language", "voice_name")
     locales, dialled = {}, {}
     for code, raw in r.mapping(top["locales"], "locales").items():
-        r.mapping(raw, f"locales.{code}", required=keys, optional=("dial_codes",))
+        r.mapping(raw, f"locales.{code}", required=keys, optional=("dial_codes", "timezone"))
         dial = r.words(raw.get("dial_codes", []), f"locales.{code}.dial_codes")
         for d in dial:
             if not re.fullmatch(r"\+\d{1,4}", d):
@@ -378,7 +379,13 @@ def _load_locales(r: _Reader) -> dict[str, Locale]:
             if d in dialled:
                 raise r.fail(f"locales.{code}.dial_codes", f"'{d}' is also in {dialled[d]}")
             dialled[d] = code
-        locales[code] = Locale(code=code, **{k: str(raw[k]) for k in keys}, dial_codes=dial)
+        zone = str(raw.get("timezone") or "UTC")
+        try:
+            ZoneInfo(zone)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise r.fail(f"locales.{code}.timezone", f"'{zone}' is not a time zone") from None
+        fields = {k: str(raw[k]) for k in keys}
+        locales[code] = Locale(code=code, **fields, dial_codes=dial, timezone=zone)
     if "en" not in locales:
         raise r.fail("locales", "needs 'en', the wording for an unknown country")
     return locales
@@ -439,6 +446,15 @@ MESSAGE_KEYS = (
     "describe",
     "voice_describe",
     "alexa_hint",
+    "checkin_offer",
+    "voice_checkin_offer",
+    "checkin_booked",
+    "voice_checkin_booked",
+    "checkin_ask",
+    "checkin_better",
+    "checkin_same",
+    "checkin_worse",
+    "checkin_unclear",
 )
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -448,7 +464,7 @@ def _load_messages(r: _Reader):
         r.data,
         "file",
         required=("messages", "vocabulary", "commands"),
-        optional=("carriers", "subjects", "answer_leads"),
+        optional=("carriers", "subjects", "answer_leads", "units", "checkin_answers"),
     )
     raw = r.mapping(top["messages"], "messages", required=MESSAGE_KEYS)
     messages = {}
@@ -482,6 +498,23 @@ def _load_messages(r: _Reader):
     )
 
 
+UNITS = ("day", "hour", "minute", "second")
+CHECKIN_ANSWERS = ("yes", "better", "same", "worse")
+
+
+def _load_checkin(r: _Reader) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, ...]]]:
+    """The check-in's words (messages.yaml): the delay's units and the answers it reads."""
+    units = {}
+    for unit, words in r.mapping(r.data.get("units", {}), "units", optional=UNITS).items():
+        pair = r.words(words, f"units.{unit}")
+        if len(pair) != 2:
+            raise r.fail(f"units.{unit}", "should be two words: one, then more than one")
+        units[unit] = (pair[0], pair[1])
+    raw = r.mapping(r.data.get("checkin_answers", {}), "checkin_answers", optional=CHECKIN_ANSWERS)
+    answers = {k: r.words(v, f"checkin_answers.{k}") for k, v in raw.items()}
+    return units, answers
+
+
 def _answer_leads(r: _Reader, raw, vocabulary) -> dict[str, tuple[str, ...]]:
     """Answer words that may lead into more: each must be a word of the answer it leads."""
     leads = r.mapping(raw, "answer_leads", optional=("yes", "no"))
@@ -507,11 +540,12 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         r.data,
         "file",
         required=("version", "name", "start", "questions"),
-        optional=("safe_ending",),
+        optional=("safe_ending", "not_better"),
     )
     red_flags, asks = _load_red_flags(readers["red_flags"], phrases, outcomes, str(top["start"]))
     locales = _load_locales(readers["locales"])
     messages, vocabulary, commands, carriers, subjects, leads = _load_messages(readers["messages"])
+    units, checkin_answers = _load_checkin(readers["messages"])
     raw_questions = r.mapping(top["questions"], "questions")
     questions = {qid: _load_question(r, qid, raw, phrases) for qid, raw in raw_questions.items()}
     clash = sorted(set(questions) & set(asks))
@@ -523,6 +557,7 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         name=r.text(top["name"], "name"),
         start=str(top["start"]),
         safe_ending=str(top.get("safe_ending", "unclear")),
+        not_better=str(top.get("not_better", "")),
         questions=questions,
         outcomes=outcomes,
         red_flags=red_flags,
@@ -539,6 +574,8 @@ def load(directory: Path | str = DEFAULT_DIR, today: date | None = None) -> Scri
         carriers=carriers,
         subjects=subjects,
         answer_leads=leads,
+        units=units,
+        checkin_answers=checkin_answers,
     )
     checks.check_graph(script)
     checks.check_budget(script)

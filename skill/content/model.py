@@ -123,6 +123,7 @@ class Locale:
     voice_language: str
     voice_name: str
     dial_codes: tuple[str, ...] = ()  # country calling codes, such as +44, that mean this locale
+    timezone: str = "UTC"  # the IANA zone whose clock quiet hours are read in (check-ins)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one per load
@@ -155,6 +156,10 @@ class Script:
     subjects: tuple[str, ...] = ()
     # Answer words that may lead into more on Alexa ("no but my legs are numb"), by answer.
     answer_leads: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The check-in: the advice "same" after self care gives, and the least after "worse".
+    not_better: str = ""
+    units: dict[str, tuple[str, str]] = field(default_factory=dict)  # day: (one, many), ...
+    checkin_answers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # better/same/worse
 
     @functools.cached_property
     def any_phrase(self) -> re.Pattern:
@@ -181,8 +186,9 @@ class Script:
         """The red flag a check question checks."""
         return next(f for f in self.red_flags if f.id == question.checks)
 
-    def fill(self, template: str, locale: str) -> str:
-        """Put the locale's numbers and services into a message template."""
+    def fill(self, template: str, locale: str, after: str = "") -> str:
+        """Put the locale's numbers and services into a message template, and `after`, the
+        check-in's delay in words, where it has {after}."""
         loc = self.locales.get(locale) or self.locales["en"]
         return template.format(
             emergency=loc.emergency,
@@ -190,6 +196,7 @@ class Script:
             urgent=loc.urgent,
             primary=loc.primary,
             name=self.name,
+            after=after,
         )
 
     def locale_for(self, number: str, default: str) -> str:

@@ -38,6 +38,11 @@ DEDUPE_HITS = Counter(
 STORE_ERRORS = Counter(
     "triage_store_errors_total", "Turns answered with the fallback: the store failed", ["channel"]
 )
+CHECKINS = Counter(
+    "triage_checkins_total",
+    "Check-ins booked, cancelled and sent (or not), by what became of them",
+    ["result"],
+)
 FAULTS = Counter(
     "triage_faults_total", "Turns answered with the fault message: something raised", ["channel"]
 )

@@ -88,6 +88,16 @@ class Store(Protocol):
 dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
+def redis_url(url: str) -> tuple[str, str]:
+    """A redis:// STATE_URL as the URL Redis takes and the key prefix (`prefix`), which
+    namespaces the keys so that services can share one Redis database."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    prefix = query.pop("prefix", [""])[0]
+    rest = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
+    return urlunsplit(parts._replace(query=rest)), prefix
+
+
 def open_store(url: str, audit_seconds: float = AUDIT_SECONDS) -> Store:
     """The store a STATE_URL names: sqlite:///path, redis://host:port/db[?prefix=P] or memory:."""
     if url.startswith("sqlite:///"):
@@ -97,12 +107,8 @@ def open_store(url: str, audit_seconds: float = AUDIT_SECONDS) -> Store:
     if url.startswith("redis://"):
         from skill.stores.redis import RedisStore
 
-        # `prefix` namespaces the keys so that services can share one Redis database.
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        prefix = query.pop("prefix", [""])[0]
-        rest = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
-        return RedisStore(urlunsplit(parts._replace(query=rest)), audit_seconds, prefix)
+        plain, prefix = redis_url(url)
+        return RedisStore(plain, audit_seconds, prefix)
     if url.startswith("memory:"):
         from skill.stores.memory import MemoryStore
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from skill.content import Outcome, Question, Script
+from skill.content import Level, Outcome, Question, Script
 from skill.triage import render, understand
 
 MAX_MISSES = 3  # unreadable answers to one question before the safe ending
+# Advice that ends with the check-in offer, where the channel can text the runner later.
+OFFER_LEVELS = (Level.SELF_CARE, Level.CONSULTATION, Level.CONSULTATION_24)
 
 
 class Event(Enum):
@@ -44,6 +46,12 @@ class Reply:
     brief: bool = False  # after the advice: the notices alone, not the advice again
     why: bool = False  # say why the waiting question matters before asking it again
     describe: bool = False  # the open question: the runner's own words on what is wrong
+    # The check-in (docs/follow-up.md): `offer` adds its offer after the advice; `booked` is
+    # the runner's yes to it, for the service to schedule; `after` is its delay in seconds.
+    offer: bool = False
+    booked: bool = False
+    after: float = 0.0
+    forget: bool = False  # the runner asked to be forgotten (STOP): pending check-ins go too
 
     @property
     def text(self) -> str:
@@ -80,12 +88,20 @@ def step(
     locale: str,
     ttl_seconds: float,
     answering: str | None = None,
+    offer: float | None = None,
 ) -> tuple[dict | None, Reply]:
     """Take one message or event; return the new state (None: forget it) and the reply.
 
     `answering`, where the channel knows it (a call's action URL), is the question or outcome
     the message was given at; when the conversation stands elsewhere, the message's red flags
-    count but its answer does not, and the reply says where the conversation stands."""
+    count but its answer does not, and the reply says where the conversation stands.
+    `offer`, where the channel can text the runner later, is the check-in's delay in seconds:
+    advice at an OFFER_LEVELS level then ends with the offer, and a yes to it books it."""
+    state, reply = _step(script, state, message, now, locale, ttl_seconds, answering)
+    return _offering(state, reply, offer)
+
+
+def _step(script, state, message, now, locale, ttl_seconds, answering):
     if message is Event.CLOSE:
         return _close(state, now), Reply(script, locale, ended=True, silent=True)
     words = "" if isinstance(message, Event) else message  # an event has no words
@@ -116,6 +132,8 @@ def _continue(script, state, message, text: str, command, now: float, answering)
     # A call waiting for its description has no question yet: its place is "" (no q= in the URL).
     if answering is not None and answering != (state["question"] or state["outcome"] or ""):
         return _elsewhere(script, state, text, found)
+    if state.get("checkin") == "asked":  # the check-in's question: better, same or worse
+        return _checkin(script, state, text, found, now)
     if state["outcome"]:
         again = message in (Event.OPEN, Event.REPEAT) or command == "repeat" or not text
         return _after(script, state, text, "repeat" if again else command, found)
@@ -140,8 +158,8 @@ def _forgotten(script: Script, text: str, locale: str) -> Reply:
     found = understand.screen(script, text)
     flag = found.clear or (script.outcomes[found.weak.outcome] if found.weak else None)
     if not flag:
-        return Reply(script, locale, ended=True, silent=True)
-    return Reply(script, locale, outcome=flag, ended=True, reached=True)
+        return Reply(script, locale, ended=True, silent=True, forget=True)
+    return Reply(script, locale, outcome=flag, ended=True, reached=True, forget=True)
 
 
 def _going_on(state: dict | None, now: float, ttl_seconds: float) -> tuple[dict | None, list]:
@@ -174,7 +192,7 @@ def _told(script: Script, state: dict) -> frozenset[str]:
         for value, names in q.detect
         if answers.get(q.id) == value
         for name in names
-    )
+    ).union(state.get("told", ()))
 
 
 def _after(script: Script, state: dict, text: str, command: str | None, found):
@@ -187,6 +205,8 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
         # Asked after the advice: a clear answer gives the same advice back, not a new one.
         state = {**state, "outcome": None, "advised": state["outcome"]}
         return _check(script, state, found.weak, state["advised"], [])
+    if command is None and state.get("offered") and understand.says_yes(script, text):
+        return _book(script, state)
     if command == "more":
         return state, _more(script, state)
     if command == "back":
@@ -197,6 +217,57 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
         return state, _speak(script, state, ["finished"])
     key = "after_thanks" if command == "thanks" else "after_advice"
     return state, replace(_speak(script, state, [key]), brief=True)
+
+
+def _book(script: Script, state: dict):
+    """The runner's yes to the check-in offer: booked once (the service schedules it)."""
+    after = state["offered"]
+    state = {**state, "offered": None, "booked": True}
+    reply = replace(_speak(script, state, ["checkin_booked"]), brief=True)
+    return state, replace(reply, booked=True, after=after)
+
+
+def _offering(state: dict | None, reply: Reply, offer: float | None):
+    """The check-in offer on advice that takes it, on a channel that can text the runner
+    later; the offer stands (state "offered", its delay) until a yes or other advice. A
+    follow-up run offers no second check-in."""
+    if not state or offer is None or state.get("followup") or state.get("booked"):
+        return state, reply
+    if reply.reached:
+        offered = offer if reply.outcome.level in OFFER_LEVELS else None
+        state = {**state, "offered": offered}
+    shown = reply.outcome and not reply.brief and not reply.silent
+    if state.get("offered") and shown:
+        reply = replace(reply, offer=True, after=state["offered"])
+    return state, reply
+
+
+def _checkin(script: Script, state: dict, text: str, found, now: float):
+    """The answer to the check-in. A red flag, or worse, starts the triage again, red flags
+    first, ending no lower than `not_better`; the same after self care gives `not_better`,
+    after other advice that advice again; better closes. Each is kept in state["followup"]
+    for the audit record."""
+    answer = "worse" if found.clear or found.weak else understand.checkin_answer(script, text)
+    if answer is None:
+        return state, replace(_speak(script, state, ["checkin_unclear"]), brief=True)
+    state = {**state, "checkin": "answered", "followup": {**state["followup"], "answer": answer}}
+    if answer == "better":
+        return state, replace(_speak(script, state, ["checkin_better"]), brief=True)
+    given = script.outcomes[state["outcome"]]
+    if answer == "same" and given.level > Level.SELF_CARE:
+        return state, _speak(script, state, ["checkin_same"])
+    if answer == "same":
+        return _finish(script, state, script.outcomes[script.not_better], ["checkin_same"])
+    # Worse: a new triage in the same follow-up run, read from this very message first.
+    fresh = new_state(state["locale"], now)
+    told = sorted(_told(script, state))  # the red flags still count what was told before
+    state = {**fresh, "started": state["started"], "followup": state["followup"], "told": told}
+    state["floor"] = script.not_better
+    if found.clear:  # found against all the conversation told, before and now
+        return _finish(script, state, found.clear, [])
+    if found.weak:
+        return _check(script, state, found.weak, script.start, ["checkin_worse"])
+    return _open(script, state, text, now, ["checkin_worse"])
 
 
 def _elsewhere(script: Script, state: dict, text: str, found):
@@ -320,6 +391,9 @@ def _advance(script: Script, state: dict, target: str, notices: list[str]):
 
 
 def _finish(script: Script, state: dict, outcome: Outcome, notices: list[str]):
+    floor = script.outcomes.get(state.get("floor") or "")  # after a check-in found it worse
+    if floor and outcome.level < floor.level:
+        outcome = floor
     state = {**state, "question": None, "outcome": outcome.id}
     return state, replace(_speak(script, state, notices), reached=True)
 

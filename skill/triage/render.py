@@ -23,6 +23,8 @@ def text(script: Script, reply: Reply, *, title: Callable[[str], str] | None = N
     lines = [*notices(script, reply, voice=False), body(script, reply, voice=False)]
     if title and reply.outcome and lines[-1]:  # a brief reply has no advice to head
         lines[-1] = f"{title(reply.outcome.title)}\n{lines[-1]}"
+    if reply.offer:  # after the advice, apart from it: channels without check-ins lack it
+        lines.append(checkin_line(script, reply, "checkin_offer"))
     return "\n".join(line for line in lines if line)
 
 
@@ -38,10 +40,29 @@ def notices(script: Script, reply: Reply, *, voice: bool) -> list[str]:
     """The reply's notices in words, each in its spoken form (voice_intro) where it has one,
     then why the waiting question matters when it is asked again for that."""
     keys = [f"voice_{n}" if voice and f"voice_{n}" in script.messages else n for n in reply.notices]
-    said = [script.fill(script.messages[key], reply.locale) for key in keys]
+    after = delay(script, reply.after)
+    said = [script.fill(script.messages[key], reply.locale, after) for key in keys]
     if reply.why and reply.question and reply.question.why:
         said.append(script.fill(reply.question.why, reply.locale))
     return [line for line in said if line]
+
+
+def checkin_line(script: Script, reply: Reply, key: str) -> str:
+    """A check-in message (the offer, in words or on the keypad) with the reply's delay."""
+    return script.fill(script.messages[key], reply.locale, delay(script, reply.after))
+
+
+UNIT_SECONDS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def delay(script: Script, seconds: float) -> str:
+    """A delay in the content's words, in the largest unit it is a whole number of: 2 days,
+    36 hours, 30 seconds."""
+    whole = max(1, round(seconds))
+    unit, size = next((u, n) for u, n in UNIT_SECONDS if whole % n == 0)
+    one, many = script.units.get(unit, (unit, f"{unit}s"))
+    count = whole // size
+    return f"{count} {one if count == 1 else many}"
 
 
 def body(script: Script, reply: Reply, *, voice: bool, keypad: bool = True) -> str:

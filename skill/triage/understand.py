@@ -381,3 +381,26 @@ def read_answer(script: Script, question: Question, text: str) -> str | None:
         if choice:
             return choice
     return "unsure" if _yes_no(script, text) in ("unsure", "hedge") else None
+
+
+def says_yes(script: Script, text: str) -> bool:
+    """Whether the whole message is a yes to the check-in offer."""
+    return text.strip(" .!") in script.checkin_answers.get("yes", ())
+
+
+CHECKIN_WORST_FIRST = ("worse", "same", "better")
+
+
+def checkin_answer(script: Script, text: str) -> str | None:
+    """The answer to the check-in (worse, same or better) its words give, the worse where
+    they give more than one; None when they give none."""
+    for answer in CHECKIN_WORST_FIRST:
+        if _checkin_pattern(script, answer).search(text):
+            return answer
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _checkin_pattern(script: Script, answer: str) -> re.Pattern:
+    words = script.checkin_answers.get(answer, ()) or ("(?!)",)
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")

@@ -1,5 +1,6 @@
 """The menu after the advice: hear it again (1), be put through to the clinic (2, when offered),
-more detail (3). Words said here still go to the engine, so a red flag spoken now counts."""
+more detail (3), a check-in text (4, when offered). Words said here still go to the engine, so
+a red flag spoken now counts."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ def choice(script: Script, step: CallStep) -> str | Event:
     """What the engine reads for any other choice on the menu."""
     if step.digits == "3":
         return script.commands["more"][0]
+    if step.digits == "4":  # the check-in's yes; the engine books it only where it was offered
+        return script.checkin_answers["yes"][0]
     # Any other key, or words that are not a command, gives the advice again.
     return Event.REPEAT if step.digits else step.said
 

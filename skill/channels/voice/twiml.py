@@ -101,7 +101,10 @@ class Speaker:
             self._say(response, self._text("voice_emergency"))
         offers = menu.offers(self.settings, outcome)
         gather = self._gather(response, self._url(end=outcome.id), menu.hints(self.script), 1)
-        self._say(gather, " ".join(self._text(key) for key in offers))
+        said = [self._text(key) for key in offers]
+        if reply.offer:  # the check-in, by keypad: its text goes to the caller's number
+            said.append(render.checkin_line(self.script, reply, "voice_checkin_offer"))
+        self._say(gather, " ".join(said))
         self._say(response, self._text("voice_emergency" if urgent else "voice_goodbye"))
         response.hangup()
 

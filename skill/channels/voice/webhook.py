@@ -19,6 +19,7 @@ from skill.triage.engine import Event
 bp = Blueprint("voice", __name__)
 CHANNEL = "voice"
 STEP = re.compile(r"[0-9]{1,6}")
+CALLER = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164: not "anonymous", a SIP address or empty
 CALL_OVER = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
@@ -35,7 +36,11 @@ def call():
     triage = get_triage()
     step = calls.read(triage.script, call_sid, int(number), request.args, request.form)
     locale = triage.locale(number=step.caller)
-    inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place)
+    # A check-in after a call goes by SMS to the caller's number, when the call shows one.
+    reach = ("sms", step.caller) if CALLER.fullmatch(step.caller or "") else None
+    inbound = Inbound(
+        CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place, reach=reach
+    )
     speaker = Speaker(triage.script, triage.settings, locale, step.step)
     return base.answer(
         inbound,
