@@ -9,7 +9,9 @@ from skill.content import Script
 def _answers(question) -> list[tuple[str, str]]:
     """(words, where they lead) for each answer a question takes."""
     if question.type == "yes_no":
-        return [(value, question.edges[value]) for value in ("no", "yes") if value in question.edges]
+        return [
+            (value, question.edges[value]) for value in ("no", "yes") if value in question.edges
+        ]
     if question.type == "choice":
         return [(option.label, option.next) for option in question.options]
     low = question.min
