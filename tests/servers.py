@@ -1,4 +1,5 @@
-"""Real processes for tests: gunicorn serving the app, and private or shared Redis servers."""
+"""Real processes for tests: gunicorn serving the app, check-in workers (`python -m skill
+worker`), and private or shared Redis servers."""
 
 from __future__ import annotations
 
@@ -97,6 +98,41 @@ class Gunicorn:
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=15)
+
+
+class Worker:
+    """`python -m skill worker`, the check-in jobs' consumer, logging to files under `folder`."""
+
+    def __init__(self, folder: Path, env: dict, threads: int = 2):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.out, self.err = folder / "stdout.log", folder / "stderr.log"
+        full = {
+            **os.environ,
+            "APP_ENV": "test",
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "ENV_FILE": str(folder / "none.env"),
+            **env,
+        }
+        command = [sys.executable, "-m", "skill", "worker", "--threads", str(threads)]
+        with open(self.out, "wb") as out, open(self.err, "wb") as err:
+            self.proc = subprocess.Popen(command, cwd=ROOT, env=full, stdout=out, stderr=err)
+        _wait_until(self._up, "the check-in worker")
+
+    def _up(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"the worker exited: {self.err.read_text()[-2000:]}")
+        return "consumer started" in self.err.read_text()
+
+    def logs(self) -> str:
+        return self.out.read_text() + self.err.read_text()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)  # huey's graceful stop: jobs under way finish
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
 
 
 class RedisServer:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+from huey import Huey, MemoryHuey, SqliteHuey
 from huey.consumer import Consumer
+from huey.storage import RedisStorage
 
 from skill.config import Settings
 from skill.stores import redis_url
@@ -32,8 +33,22 @@ def make_queue(settings: Settings) -> Huey:
         return SqliteHuey(NAME, filename=filename, results=False)
     if url.startswith("redis://"):
         plain, prefix = redis_url(url)
-        return RedisHuey(f"{prefix}{NAME}", url=plain, results=False)
+        return Huey(
+            NAME, results=False, storage_class=PrefixedRedisStorage, url=plain, prefix=prefix
+        )
     return MemoryHuey(NAME, results=False)
+
+
+class PrefixedRedisStorage(RedisStorage):
+    """huey's Redis storage with its keys under the store's prefix too (huey.redis.checkins
+    becomes <prefix>huey.redis.checkins), so services sharing a database stay apart."""
+
+    KEYS = ("queue_key", "schedule_key", "result_key", "counter_key", "notify_prefix")
+
+    def __init__(self, name: str, prefix: str = "", **kwargs):
+        super().__init__(name, **kwargs)
+        for attr in self.KEYS:
+            setattr(self, attr, prefix + getattr(self, attr))
 
 
 def shared(settings: Settings) -> bool:
