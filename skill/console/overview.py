@@ -1,7 +1,9 @@
 """The overview's counts, from audit records only (ids, levels and times: no words, no numbers).
 
 A run is one triage from its first message; it counts on the day (UTC) it started. The last
-7 days are today and the six days before it.
+7 days are today and the six days before it. A check-in's run (its record has `followup`)
+counts apart, under outcomes at follow-up by the condition it followed, on the day it was
+sent; the other counts are of first contacts.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from skill.content import Question, Script
 
 WINDOWS = (7, 30, 90)  # days the overview offers
 ALL_LEVELS = [*levels.HIGHEST_FIRST, None]  # None: no advice (yet)
+FOLLOW_UP = ("better", "same", "worse", "none")  # the check-in's answers; none: no answer yet
 
 
 def _day(timestamp: float) -> str:
@@ -47,11 +50,13 @@ def counts(script: Script, records: list[dict], now: float, days: int) -> dict:
     """Every count the overview shows, for the runs started in the last `days` days."""
     today = datetime.fromtimestamp(now, UTC).date()
     dates = [date.fromordinal(today.toordinal() - i).isoformat() for i in reversed(range(days))]
-    runs = [
+    recent = [
         r
         for r in records
         if isinstance(r.get("started"), int | float) and _day(r["started"]) >= dates[0]
     ]
+    runs = [r for r in recent if "followup" not in r]
+    checked = [r["followup"] for r in recent if isinstance(r.get("followup"), dict)]
     advised = [r for r in runs if r.get("outcome")]
     stopped = [r for r in runs if not r.get("outcome")]
     by_day = Counter((_day(r["started"]), r.get("level")) for r in runs)
@@ -67,7 +72,18 @@ def counts(script: Script, records: list[dict], now: float, days: int) -> dict:
         "stopped_at": Counter((r.get("questions") or ["?"])[-1] for r in stopped),
         "versions": Counter(r.get("content", "?") for r in runs),
         "per_day": [(d, {lv: by_day[(d, lv)] for lv in ALL_LEVELS}) for d in dates],
+        "followups": followups(checked),
     }
+
+
+def followups(checked: list[dict]) -> dict[str, Counter]:
+    """Check-in answers (better, same, worse, none) by the condition whose advice they
+    followed, the conditions with most check-ins first."""
+    by_condition: dict[str, Counter] = {}
+    for f in checked:
+        answer = f.get("answer") if f.get("answer") in FOLLOW_UP else "none"
+        by_condition.setdefault(str(f.get("after")), Counter())[answer] += 1
+    return dict(sorted(by_condition.items(), key=lambda item: -sum(item[1].values())))
 
 
 def as_csv(script: Script, found: dict) -> str:
@@ -82,6 +98,9 @@ def as_csv(script: Script, found: dict) -> str:
         for value, n in sorted(found[section].items()):
             rows.writerow([section.removesuffix("s"), "", value, n])
     rows.writerow(["unreadable", "", script.safe_ending, found["unreadable"]])
+    for condition, answers in found["followups"].items():
+        for answer in FOLLOW_UP:
+            rows.writerow(["followup", "", f"{condition}:{answer}", answers[answer]])
     for day, by_level in found["per_day"]:
         for level, n in by_level.items():
             if n:

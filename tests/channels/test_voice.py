@@ -16,10 +16,12 @@ from app import create_app
 from skill.channels.outbound import OutboundSMS
 from skill.channels.voice import speakable
 from skill.content import sms
+from skill.followup import queue
 from skill.safety.vignettes import answer_for, load_cases
 from skill.service import get_triage
 from skill.stores import conversation_key
 from tests.common import PUBLIC_VIGNETTES, TWILIO_TOKEN, message_text, twilio_id
+from tests.texting import form, post, said
 
 NUMBERS = {  # callers' numbers by locale (fictional ranges)
     "en-GB": "+447700900123",
@@ -571,3 +573,44 @@ def test_without_voice_sms_summary_nothing_is_texted(settings, script, twilio_ap
     run_case(call, script, CASES[6], "keypad")  # P07, self care
     outbound.flush(20)
     assert twilio_api.attempts == []
+
+
+def test_a_caller_presses_4_for_a_check_in_texted_to_their_number(settings, script, twilio_api):
+    """The offer after self-care advice on the keypad; the check-in goes by SMS to the
+    caller's number and its answer comes back by SMS (docs/follow-up.md)."""
+    configured = dataclasses.replace(
+        settings,
+        twilio_account_sid=ACCOUNT,
+        twilio_from=SENDER,
+        twilio_api_base=twilio_api.base,
+        checkin_after=1.0,
+        quiet_hours=None,
+    )
+    app = create_app(configured, script, outbound=OutboundSMS(configured, backoff=0))
+    consumer = queue.consumer(app.extensions["checkins"].queue, in_process=True)
+    consumer.start()
+    try:
+        client = app.test_client()
+        call = Call(script, client_sender(client), "http://localhost")
+        outcome = run_case(call, script, CASES[6], "keypad")  # P07, self care
+        assert outcome.level == "self_care"
+        offer = script.fill(script.messages["voice_checkin_offer"], "en-GB", "1 second")
+        assert speakable(offer) in call.said()
+        call.press("4")
+        booked = script.fill(script.messages["voice_checkin_booked"], "en-GB", "1 second")
+        assert speakable(booked) in call.said()
+        assert twilio_api.wait(lambda: twilio_api.messages, 15)
+        [sent] = twilio_api.messages
+        assert (sent["To"], sent["From"]) == (NUMBERS["en-GB"], SENDER)
+        assert sent["Body"] == message_text(script, "checkin_ask")
+        reply = said(post(client, form(sender=NUMBERS["en-GB"], body="better")))
+        assert reply == message_text(script, "checkin_better")
+    finally:
+        consumer.stop()
+
+
+def test_a_call_without_texts_offers_no_check_in(client, script):
+    call = Call(script, client_sender(client), "http://localhost")
+    run_case(call, script, CASES[6], "keypad")
+    offer = script.fill(script.messages["voice_checkin_offer"], "en-GB", "2 days")
+    assert speakable(offer) not in call.said()

@@ -4,12 +4,16 @@ the state's), run by an in-process consumer as `python -m skill run` runs them."
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from skill.console import accounts
 from skill.content import Level
+from tests.console.test_accounts import PASSWORD, sign_in
 from tests.followup.conftest import RUNNER
 from tests.texting import advised, asked
 
@@ -218,3 +222,21 @@ def test_the_number_is_stored_only_encrypted(service, twilio_api, checkin_settin
     assert checked_in_texts
     for path in tmp_path.glob("*.db*"):
         assert digits not in path.read_bytes(), path.name
+
+
+def test_the_console_counts_outcomes_at_follow_up_by_condition(service, twilio_api, script):
+    other = "+447700900124"
+    checked_in(service, twilio_api)
+    checked_in(service, twilio_api, other)
+    service.text("better")  # the other runner does not answer
+    accounts.add(service.checkins.triage.store, "ana", PASSWORD, now=1.0)
+    sign_in(service.client, "ana", PASSWORD)
+    rows = csv.DictReader(io.StringIO(service.client.get("/console/overview.csv").text))
+    found = {r["value"]: r["runs"] for r in rows if r["count"] == "followup"}
+    condition = service.followups()[0]["after"]
+    assert found[f"{condition}:better"] == "1" and found[f"{condition}:none"] == "1"
+    assert found[f"{condition}:same"] == found[f"{condition}:worse"] == "0"
+    runs = csv.DictReader(io.StringIO(service.client.get("/console/overview.csv").text))
+    assert next(r["runs"] for r in runs if r["count"] == "runs") == "2"  # first contacts only
+    page = service.client.get("/console/").text
+    assert "Outcomes at follow-up" in page and script.outcomes[condition].title in page
