@@ -1,5 +1,7 @@
 # Runner Hip Check under gunicorn. Build: docker build -t runner-hip-check .
 # Run:   docker run -p 8000:8000 --env-file .env runner-hip-check   (see .env.example)
+# Beside it, the check-in worker (docs/follow-up.md), on the same Redis or /app/var volume:
+#        docker run --env-file .env runner-hip-check python -m skill worker
 # The container always listens on 0.0.0.0:8000, the port EXPOSE and HEALTHCHECK name: the
 # --bind below wins over any HOST or PORT in the env file (those are for make run and serve).
 FROM python:3.11-slim

@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check content lint bench clean serve bench-serve purge fuzz soak
+.PHONY: run test check content lint bench clean serve worker bench-serve purge fuzz soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -50,6 +50,12 @@ clean:
 serve: $(VENV)/.serve
 	mkdir -p var
 	$(BIN)/gunicorn -c gunicorn.conf.py "app:create_app()"
+
+# Beside `make serve`: sends the check-in texts when they fall due (docs/follow-up.md); run
+# as many as you like, each check-in is sent once. `make run` sends them itself.
+worker: $(VENV)/.serve
+	mkdir -p var
+	$(BIN)/python -m skill worker
 
 bench-serve: $(VENV)/.test
 	$(BIN)/python bench/serve_bench.py

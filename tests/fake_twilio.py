@@ -25,7 +25,7 @@ CONTENT = re.compile(r"^/v1/Content(?:/(?P<sid>HX\w+))?(?:\?.*)?$")
 class FakeTwilio:
     """The stand-in server: `attempts` counts requests, `messages` keeps the accepted ones."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.attempts: list[dict] = []
         self.messages: list[dict] = []
         # Statuses (or status and error code) to answer the next tries with, in order.
@@ -34,7 +34,7 @@ class FakeTwilio:
         self.release = threading.Event()
         self.release.set()
         self._changed = threading.Condition()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.base = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
