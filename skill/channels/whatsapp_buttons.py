@@ -31,7 +31,6 @@ PREFIX = "runner_hip_check_"  # the friendly names of our templates
 MAX_BODY = 1024  # characters in a quick-reply or list-picker body
 MAX_ROW = 24  # characters in a list picker's row
 MAX_ROWS = 10
-TIMEOUT = 10  # seconds per API call
 
 
 def template(script: Script, question: Question) -> dict | None:

@@ -112,11 +112,33 @@ def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
         ({"VOICE_MIN_CONFIDENCE": "NaN"}, "VOICE_MIN_CONFIDENCE='NaN' is not a finite"),
         ({"AUDIT_DAYS": "-1"}, "AUDIT_DAYS='-1' must be at least 0"),
         ({"STATE_URL": "postgres://db"}, "STATE_URL='postgres://db'"),
+        ({"CHECKIN_AFTER": "soon"}, "CHECKIN_AFTER='soon': use a delay like 2d"),
+        ({"CHECKIN_AFTER": "0s"}, "CHECKIN_AFTER='0s': use a delay like 2d"),
+        ({"QUIET_HOURS": "9"}, "QUIET_HOURS='9': use two different hours"),
+        ({"QUIET_HOURS": "21-25"}, "QUIET_HOURS='21-25'"),
+        ({"CHECKIN_KEY": "not-a-key"}, "CHECKIN_KEY is not a Fernet key"),
+        ({"TWILIO_API_BASE": "ftp://x"}, "TWILIO_API_BASE='ftp://x'"),
+        (
+            {**PRODUCTION, "TWILIO_API_BASE": "http://127.0.0.1:8099"},
+            "APP_ENV=production refuses to start: TWILIO_API_BASE is not an https address",
+        ),
     ],
 )
 def test_each_wrong_setting_is_named(env, fault):
     with pytest.raises(config.SettingsError, match=re.escape(fault)):
         config.from_env(env)
+
+
+def test_check_in_settings_read_as_documented():
+    assert config.from_env({}).checkin_after == 2 * 86400  # CHECKIN_AFTER=2d
+    assert config.from_env({}).quiet_hours == (21, 9)
+    read = {"CHECKIN_AFTER": "48h", "QUIET_HOURS": ""}
+    assert (config.from_env(read).checkin_after, config.from_env(read).quiet_hours) == (
+        172800,
+        None,
+    )
+    assert config.from_env({"CHECKIN_AFTER": "30s"}).checkin_after == 30
+    assert config.from_env({"CHECKIN_AFTER": "off"}).checkin_after == 0
 
 
 def test_production_with_every_check_on_starts():
