@@ -87,6 +87,7 @@ class Checkins:
             "due": due,
             "booked": now,
             "channel": channel,
+            "zone": profile.timezone,  # quiet hours are checked again when it is sent
             "token": self.fernet.encrypt(secret).decode(),
         }
         self._put(key, lambda _: (record, None), now, due)
@@ -112,10 +113,10 @@ class Checkins:
         """The job: send the check-in `ident` of conversation `key` if it is still pending and
         due and no one else has claimed it; return what became of it."""
         now = self.triage.clock()
-        record, early = self._claim(key, ident, now)
-        if early:
-            self.task.schedule(args=(key, ident), delay=record["due"] - now)
-            return "early"
+        record, later = self._claim(key, ident, now)
+        if later:  # early, or run late into the quiet hours (a worker that was down)
+            self.task.schedule(args=(key, ident), delay=later - now)
+            return "deferred"
         if record is None:
             return "nothing"  # cancelled, replaced, or sent (or being sent) by another job
         payload = json.loads(self.fernet.decrypt(record["token"].encode()))
@@ -143,15 +144,18 @@ class Checkins:
         """Read or set the mark of a number that opted out, by its hashed conversation key."""
         return self.triage.store.transact(f"optout:{key}", change, now=now, ttl=OPTED_OUT_KEEP)
 
-    def _claim(self, key: str, ident: str, now: float) -> tuple[dict | None, bool]:
-        """The record, claimed (pending to sending) in one transaction, if it is this job's."""
+    def _claim(self, key: str, ident: str, now: float) -> tuple[dict | None, float | None]:
+        """The record, claimed (pending to sending) in one transaction, if it is this job's
+        and may go now; else the time it may go, the record left pending."""
+        hours = self.settings.quiet_hours
 
         def claim(record):
             if not record or record["id"] != ident or record["status"] != "pending":
-                return record, (None, False)
-            if record["due"] > now + EARLY:
-                return record, (record, True)
-            return {**record, "status": "sending", "claimed": now}, (record, False)
+                return record, (None, None)
+            allowed = max(record["due"], timing.next_allowed(now, record["zone"], hours))
+            if allowed > now + EARLY:
+                return {**record, "due": allowed}, (record, allowed)
+            return {**record, "status": "sending", "claimed": now}, (record, None)
 
         found = self._put(key, claim, now)
         return found[0], found[1]

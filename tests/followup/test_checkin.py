@@ -240,3 +240,21 @@ def test_the_console_counts_outcomes_at_follow_up_by_condition(service, twilio_a
     assert next(r["runs"] for r in runs if r["count"] == "runs") == "2"  # first contacts only
     page = service.client.get("/console/").text
     assert "Outcomes at follow-up" in page and script.outcomes[condition].title in page
+
+
+def test_a_job_run_late_into_the_quiet_hours_waits_for_their_end(
+    make_service, checkin_settings, twilio_api, script
+):
+    """A worker that was down runs a due check-in late: in the quiet hours it waits."""
+    zone = ZoneInfo(script.locales["en-GB"].timezone)
+    later = datetime.now(zone) + timedelta(hours=3)
+    quiet = (later.hour, (later.hour + 1) % 24)
+    service = make_service(replace(checkin_settings, quiet_hours=quiet, checkin_after=2.0))
+    book(service)  # due in two seconds: not in the quiet hours
+    service.clock.offset = 3 * 3600  # but the job runs three hours late, inside them
+    time.sleep(4)
+    assert texts_to(twilio_api) == []
+    record = service.checkins.due(service.key(), service.clock())
+    wanted = later.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    assert record["status"] == "pending"
+    assert abs(record["due"] - wanted.timestamp()) < 60
