@@ -10,6 +10,7 @@ import sys
 
 from skill.cli import (
     alexa_model,
+    callback_key,
     chat,
     check,
     graph,
@@ -20,7 +21,18 @@ from skill.cli import (
     whatsapp_content,
 )
 
-COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge, users, whatsapp_content)
+COMMANDS = (
+    run,
+    chat,
+    check,
+    vignettes,
+    graph,
+    alexa_model,
+    purge,
+    users,
+    whatsapp_content,
+    callback_key,
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -14,11 +14,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 log = logging.getLogger(__name__)
 DEV_SECRET = "dev-only-not-secret"
 MIN_SECRET = 16  # characters: the key that hashes every address must not be guessable
 APP_ENVS = ("development", "production", "test")
 ENV_FILE = ".env"
+FERNET_HINT = "make one with `python -m skill callback-key` (docs/callbacks.md)"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
@@ -59,6 +62,11 @@ class Settings:
     webchat_client_limit: int = 2000
     # Operations: with a token, /metrics answers only `Authorization: Bearer <token>`
     metrics_token: str = ""
+    # Call back (docs/callbacks.md): offered after consultation advice on channels with a
+    # number; the number is kept sealed under CALLBACK_KEY for at most CALLBACK_DAYS.
+    callbacks: bool = False
+    callback_key: str = ""
+    callback_days: float = 7.0
 
     @property
     def ttl_seconds(self) -> float:
@@ -160,6 +168,9 @@ def from_env(env=None, locales=()) -> Settings:
         webchat_origins=_origins(env.get("WEBCHAT_ORIGINS", "")),
         webchat_token_limit=_number(env, "WEBCHAT_TOKEN_LIMIT", 120, int, low=1),
         webchat_client_limit=_number(env, "WEBCHAT_CLIENT_LIMIT", 2000, int, low=1),
+        callbacks=_flag(env, "CALLBACKS", False),
+        callback_key=env.get("CALLBACK_KEY", "").strip(),
+        callback_days=_number(env, "CALLBACK_DAYS", 7.0, low=0.01),
     )
     if locales and settings.default_locale not in locales:
         raise SettingsError(
@@ -173,6 +184,8 @@ def from_env(env=None, locales=()) -> Settings:
             "WHATSAPP_BUTTONS=1 sends through Twilio's API: set TWILIO_ACCOUNT_SID, "
             "TWILIO_AUTH_TOKEN and TWILIO_FROM"
         )
+    if settings.callback_key and not valid_fernet_key(settings.callback_key):
+        raise SettingsError(f"CALLBACK_KEY is not a Fernet key: {FERNET_HINT}")
     if settings.app_env not in APP_ENVS:
         raise SettingsError(f"APP_ENV={settings.app_env!r}: use one of {', '.join(APP_ENVS)}")
     if settings.app_env == "production":
@@ -182,6 +195,15 @@ def from_env(env=None, locales=()) -> Settings:
     if not settings.twilio_validate:
         log.warning("TWILIO_VALIDATE=0: Twilio signatures are not checked. Local trials only.")
     return settings
+
+
+def valid_fernet_key(key: str) -> bool:
+    """Whether `key` is a Fernet key: 32 bytes in URL-safe base64."""
+    try:
+        Fernet(key)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _check_production(settings: Settings) -> None:
@@ -196,6 +218,11 @@ def _check_production(settings: Settings) -> None:
         ),
         # Without it every Twilio webhook is refused (403) while the service looks healthy.
         (not settings.twilio_auth_token, "TWILIO_AUTH_TOKEN is not set"),
+        # The development key comes from STATE_SECRET: a leak of one would open the numbers.
+        (
+            settings.callbacks and not settings.callback_key,
+            f"CALLBACKS=1 needs CALLBACK_KEY: {FERNET_HINT}",
+        ),
     ]
     for wrong, why in faults:
         if wrong:

@@ -37,4 +37,8 @@ def state_store():
     except config.SettingsError as err:
         print(f"setting fault: {err}", file=sys.stderr)
         return None
-    return open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    return open_store(
+        settings.state_url,
+        audit_seconds=settings.audit_days * 86400,
+        callback_seconds=settings.callback_days * 86400,
+    )

@@ -1,4 +1,4 @@
-"""`purge`: delete expired conversations, delivery ids and old audit records."""
+"""`purge`: delete expired conversations, delivery ids, old audit records and call backs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from skill.cli import state_store
 
 
 def purge(args) -> int:
-    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
+    """Delete expired conversations and delivery ids, audit records older than AUDIT_DAYS and
+    call-back requests older than CALLBACK_DAYS."""
     store = state_store()
     if store is None:
         return 2

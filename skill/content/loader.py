@@ -439,6 +439,12 @@ MESSAGE_KEYS = (
     "describe",
     "voice_describe",
     "alexa_hint",
+    "callback_offer",
+    "voice_callback_offer",
+    "callback_made",
+    "voice_callback_made",
+    "callback_again",
+    "voice_callback_again",
 )
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -470,7 +476,10 @@ def _load_messages(r: _Reader):
         top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"), optional=("hedge",)
     )
     commands = r.mapping(
-        top["commands"], "commands", required=COMMANDS, optional=("thanks", "repeat", "forget")
+        top["commands"],
+        "commands",
+        required=COMMANDS,
+        optional=("thanks", "repeat", "forget", "callback"),
     )
     return (
         messages,

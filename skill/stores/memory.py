@@ -5,20 +5,24 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS
+from skill.stores import AUDIT_SECONDS, CALLBACK_SECONDS, DEDUPE_SECONDS
 
 
 class MemoryStore:
     """A store in a dict, for unit tests and one-off runs."""
 
-    def __init__(self, audit_seconds: float = AUDIT_SECONDS):
-        self.audit_seconds = audit_seconds
-        self._lock = threading.Lock()
+    def __init__(
+        self, audit_seconds: float = AUDIT_SECONDS, callback_seconds: float = CALLBACK_SECONDS
+    ):
+        self.audit_seconds, self.callback_seconds = audit_seconds, callback_seconds
+        # Reentrant: a turn's change may add a call-back request while the turn holds it.
+        self._lock = threading.RLock()
         self._rows: dict[str, tuple[dict, float]] = {}
         self._seen: dict[str, tuple[Any, float]] = {}
         self._audit: dict[str, dict[str, tuple[dict, float]]] = {}
         self._users: dict[str, dict] = {}
         self._hits: dict[str, tuple[int, float]] = {}
+        self._callbacks: dict[str, tuple[dict, float]] = {}
 
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
         with self._lock:
@@ -30,6 +34,7 @@ class MemoryStore:
             if new is None:
                 self._rows.pop(key, None)
                 self._audit.pop(key, None)
+                self._callbacks.pop(key, None)
             else:
                 self._rows[key] = (new, now + ttl)
                 record = audit(new) if audit else None
@@ -52,7 +57,10 @@ class MemoryStore:
                 del self._rows[k]
             for k in gone:
                 del self._seen[k]
-            count = len(old) + len(gone)
+            due = [k for k, (_, exp) in self._callbacks.items() if exp <= now]
+            for k in due:
+                del self._callbacks[k]
+            count = len(old) + len(gone) + len(due)
             for key, runs in list(self._audit.items()):
                 for run in [r for r, (_, exp) in runs.items() if exp <= now]:
                     del runs[run]
@@ -87,3 +95,20 @@ class MemoryStore:
             count, expires = (count + 1, expires) if expires > now else (1, now + window)
             self._hits[key] = (count, expires)
             return count
+
+    def add_callback(self, key, record, now):
+        with self._lock:
+            found = self._callbacks.get(key)
+            if found and found[1] > now:
+                return False
+            self._callbacks[key] = (dict(record), now + self.callback_seconds)
+            return True
+
+    def callbacks(self, now):
+        with self._lock:
+            kept = sorted((exp, k, rec) for k, (rec, exp) in self._callbacks.items() if exp > now)
+        return [{**rec, "key": k} for _, k, rec in kept]
+
+    def close_callback(self, key):
+        with self._lock:
+            return self._callbacks.pop(key, None) is not None

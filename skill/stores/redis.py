@@ -10,7 +10,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS, StoreUnavailable, dumps
+from skill.stores import AUDIT_SECONDS, CALLBACK_SECONDS, DEDUPE_SECONDS, StoreUnavailable, dumps
 
 LOCK_SECONDS = 10  # a Redis lock outlives no request: gunicorn kills a worker after 10 s
 
@@ -32,14 +32,14 @@ redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
 return {redis.call('get', KEYS[2]) or '', ''}
 """
 # Writes a turn only while the lock still holds this holder's token, and releases it.
-# KEYS: lock, conversation, its audit-run set, delivery id, audit record.
-# ARGV: token, state ('' forgets the conversation and its audit records), state ms,
+# KEYS: lock, conversation, its audit-run set, delivery id, audit record, call-back request.
+# ARGV: token, state ('' forgets the conversation, its audit records and call-back), state ms,
 #       result to keep ('' none), its ms, audit record ('' none), its ms, run, audit key prefix.
 _SAVE = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then
   for _, run in ipairs(redis.call('smembers', KEYS[3])) do redis.call('del', ARGV[9] .. run) end
-  redis.call('del', KEYS[2], KEYS[3])
+  redis.call('del', KEYS[2], KEYS[3], KEYS[6])
 else
   redis.call('set', KEYS[2], ARGV[2], 'px', ARGV[3])
   if ARGV[6] ~= '' then
@@ -65,6 +65,15 @@ redis.call('pexpire', KEYS[1], ARGV[3])
 return 1
 """
 
+# Keeps a call-back request (ARGV[1], for ARGV[3] ms) unless one is open by the caller's clock
+# (ARGV[2]); 1 when it was kept.
+_ADD_CALLBACK = """
+local found = redis.call('get', KEYS[1])
+if found and cjson.decode(found)['e'] > tonumber(ARGV[2]) then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[3])
+return 1
+"""
+
 
 class RedisStore:
     """Conversations as Redis strings with native expiry, shared by every service instance.
@@ -76,8 +85,15 @@ class RedisStore:
     same script. A delivery answered before costs one round trip and takes no lock.
     """
 
-    def __init__(self, url: str, audit_seconds: float = AUDIT_SECONDS, prefix: str = ""):
+    def __init__(
+        self,
+        url: str,
+        audit_seconds: float = AUDIT_SECONDS,
+        prefix: str = "",
+        callback_seconds: float = CALLBACK_SECONDS,
+    ):
         self.audit_seconds, self.prefix = audit_seconds, prefix
+        self.callback_seconds = callback_seconds
         # Fail fast when Redis is down: the channel answers with its fallback instead.
         self.redis = redis.Redis.from_url(
             url,
@@ -89,6 +105,7 @@ class RedisStore:
         self._take = self.redis.register_script(_TAKE)
         self._save = self.redis.register_script(_SAVE)
         self._hit = self.redis.register_script(_HIT)
+        self._add_callback = self.redis.register_script(_ADD_CALLBACK)
 
     def _key(self, kind: str, *parts: str) -> str:
         return ":".join((f"{self.prefix}{kind}", *parts))
@@ -153,6 +170,7 @@ class RedisStore:
             self._key("audits", key),
             seen or lock,
             self._key("audit", key, record[0] if record else ""),
+            self._key("callback", key),
         ]
         return bool(self._save(keys=keys, args=args))
 
@@ -171,16 +189,19 @@ class RedisStore:
         return 0  # Redis expires every key on its own
 
     def all_audits(self, now):
+        # Record keys are audit:<conversation>:<run>; the run sets are audits:<conversation>.
+        return [kept["r"] for _, kept in self._scan(self._key("audit", "*")) if kept["e"] > now]
+
+    def _scan(self, pattern: str) -> list[tuple[bytes, dict]]:
+        """Every key matching the pattern, with its JSON value read, in no particular order."""
         try:
-            # Record keys are audit:<conversation>:<run>; the run sets are audits:<conversation>.
-            keys = list(self.redis.scan_iter(match=self._key("audit", "*"), count=500))
+            keys = list(self.redis.scan_iter(match=pattern, count=500))
             raws = [
                 raw for i in range(0, len(keys), 500) for raw in self.redis.mget(keys[i : i + 500])
             ]
         except redis.RedisError as err:
             raise StoreUnavailable(f"Redis: {err}") from err
-        kept = [json.loads(raw) for raw in raws if raw]
-        return [k["r"] for k in kept if k["e"] > now]
+        return [(key, json.loads(raw)) for key, raw in zip(keys, raws, strict=True) if raw]
 
     def put_user(self, name, record):
         self._redis_call(self.redis.hset, self._key("staff"), name, dumps(record))
@@ -195,6 +216,23 @@ class RedisStore:
     def hit(self, key, now, window):
         args = [now, now + window, _ms(window)]
         return int(self._redis_call(self._hit, [self._key("hits", key)], args))
+
+    def add_callback(self, key, record, now):
+        kept = dumps({"r": record, "e": now + self.callback_seconds})
+        args = [kept, now, _ms(self.callback_seconds)]
+        return bool(self._redis_call(self._add_callback, [self._key("callback", key)], args))
+
+    def callbacks(self, now):
+        start = len(self._key("callback", ""))
+        found = sorted(
+            (kept["e"], name.decode()[start:], kept["r"])
+            for name, kept in self._scan(self._key("callback", "*"))
+            if kept["e"] > now
+        )
+        return [{**record, "key": key} for _, key, record in found]
+
+    def close_callback(self, key):
+        return bool(self._redis_call(self.redis.delete, self._key("callback", key)))
 
     def _redis_call(self, func, *args, **kwargs):
         try:

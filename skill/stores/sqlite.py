@@ -18,6 +18,10 @@ Checkpoints (copying the write-ahead log back into the database, with an fsync) 
 otherwise run inside a commit every thousand pages, holding the write lock for as long as the
 disk takes; a thread of each process runs them instead, after every CHECKPOINT_EVERY commits.
 Commits under way still wait for a checkpoint's fsync, so the fewer checkpoints the better.
+
+A call-back request holds a sealed number, which must leave the files when the request goes:
+deletes overwrite what they free (secure_delete), and after deleting one a checkpoint empties
+the write-ahead log, whose older frames would still hold it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,14 @@ import zlib
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
-from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS, PURGE_EVERY, StoreUnavailable, dumps
+from skill.stores import (
+    AUDIT_SECONDS,
+    CALLBACK_SECONDS,
+    DEDUPE_SECONDS,
+    PURGE_EVERY,
+    StoreUnavailable,
+    dumps,
+)
 
 log = logging.getLogger(__name__)
 # Counts a hit: a lapsed window starts again at one, a live one counts on; one statement.
@@ -41,6 +52,12 @@ _HIT = (
     "INSERT INTO hits (key, count, expires) VALUES (?, 1, ?) ON CONFLICT (key) DO "
     "UPDATE SET count = CASE WHEN expires > ? THEN count + 1 ELSE 1 END, "
     "expires = CASE WHEN expires > ? THEN expires ELSE excluded.expires END RETURNING count"
+)
+# Adds a call-back request unless the conversation has one still open (an expired one is
+# replaced); changes one row when it was added.
+_ADD_CALLBACK = (
+    "INSERT INTO callbacks (key, record, expires) VALUES (?, ?, ?) ON CONFLICT (key) DO "
+    "UPDATE SET record = excluded.record, expires = excluded.expires WHERE callbacks.expires <= ?"
 )
 
 STRIPES = 4096  # conversation locks: two turns share one only when their keys' hashes collide
@@ -55,9 +72,14 @@ _FLOCK = "hhqqi4x"  # struct flock on Linux: type, whence, start, length, pid
 class SQLiteStore:
     """One row per conversation in a SQLite file in WAL mode, beside its lock file."""
 
-    def __init__(self, path: str | Path, audit_seconds: float = AUDIT_SECONDS):
+    def __init__(
+        self,
+        path: str | Path,
+        audit_seconds: float = AUDIT_SECONDS,
+        callback_seconds: float = CALLBACK_SECONDS,
+    ):
         self.path = str(path)
-        self.audit_seconds = audit_seconds
+        self.audit_seconds, self.callback_seconds = audit_seconds, callback_seconds
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._count = 0
@@ -80,6 +102,9 @@ class SQLiteStore:
                 CREATE TABLE IF NOT EXISTS staff (name TEXT PRIMARY KEY, record TEXT NOT NULL);
                 CREATE TABLE IF NOT EXISTS hits (
                     key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
+                CREATE TABLE IF NOT EXISTS callbacks (
+                    key TEXT PRIMARY KEY, record TEXT NOT NULL, expires REAL NOT NULL);
+                CREATE INDEX IF NOT EXISTS callbacks_expires ON callbacks (expires);
                 """
             )
 
@@ -92,6 +117,7 @@ class SQLiteStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread's work
+            db.execute("PRAGMA secure_delete=ON")  # a deleted number's token is overwritten
             self._local.db = db
         return db
 
@@ -176,10 +202,12 @@ class SQLiteStore:
         run = (key, record[0], dumps(record[1]), now + self.audit_seconds) if record else None
         row = dumps(new) if new is not None else None
         kept = dumps(result) if dedupe else None
+        called = 0
         with self._writing() as db:
             if row is None:
                 db.execute("DELETE FROM conversations WHERE key = ?", (key,))
                 db.execute("DELETE FROM audits WHERE key = ?", (key,))
+                called = db.execute("DELETE FROM callbacks WHERE key = ?", (key,)).rowcount
             else:
                 db.execute(
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
@@ -195,6 +223,8 @@ class SQLiteStore:
                     "INSERT OR REPLACE INTO deliveries (id, result, expires) VALUES (?, ?, ?)",
                     (dedupe, kept, now + DEDUPE_SECONDS),
                 )
+        if called:
+            self._scrub()
         if self._count % PURGE_EVERY == 0:
             self.purge(now)
         return result
@@ -207,10 +237,21 @@ class SQLiteStore:
 
     def purge(self, now):
         with self._writing() as db:
-            return sum(
-                db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
-                for table in ("conversations", "deliveries", "audits", "hits")
-            )
+            counts = {
+                table: db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
+                for table in ("conversations", "deliveries", "audits", "hits", "callbacks")
+            }
+        if counts["callbacks"]:
+            self._scrub()
+        return sum(counts.values())
+
+    def _scrub(self) -> None:
+        """Copy the write-ahead log into the database and empty it: its older frames still
+        hold a call-back request just deleted (secure_delete zeroed it in the database)."""
+        with self._locked(WRITE) if _SETLKW else nullcontext():
+            busy, _, _ = self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # a reader held on to an older snapshot: the next scrub or checkpoint will do
+            log.warning("SQLite log not emptied after deleting a call-back request")
 
     def ping(self):
         try:
@@ -241,6 +282,24 @@ class SQLiteStore:
         with self._writing() as db:
             # A lapsed window starts again at one; a live one counts on. One statement: atomic.
             return db.execute(_HIT, (key, now + window, now, now)).fetchone()[0]
+
+    def add_callback(self, key, record, now):
+        values = (key, dumps(record), now + self.callback_seconds, now)
+        with self._writing() as db:
+            return db.execute(_ADD_CALLBACK, values).rowcount > 0
+
+    def callbacks(self, now):
+        rows = self._db().execute(
+            "SELECT key, record FROM callbacks WHERE expires > ? ORDER BY expires", (now,)
+        )
+        return [{**json.loads(record), "key": key} for key, record in rows]
+
+    def close_callback(self, key):
+        with self._writing() as db:
+            closed = db.execute("DELETE FROM callbacks WHERE key = ?", (key,)).rowcount > 0
+        if closed:
+            self._scrub()
+        return closed
 
 
 def _hold(fd: int, byte: int, take: bool) -> None:

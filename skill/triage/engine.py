@@ -12,10 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from skill.content import Outcome, Question, Script
+from skill.content import Level, Outcome, Question, Script
 from skill.triage import render, understand
 
 MAX_MISSES = 3  # unreadable answers to one question before the safe ending
+# Advice to see someone, but not at once, offers a call back (docs/callbacks.md): an
+# emergency's advice is to go or call now, and self-care needs no call.
+CALLBACK_LEVELS = (Level.CONSULTATION, Level.CONSULTATION_24)
 
 
 class Event(Enum):
@@ -44,6 +47,8 @@ class Reply:
     brief: bool = False  # after the advice: the notices alone, not the advice again
     why: bool = False  # say why the waiting question matters before asking it again
     describe: bool = False  # the open question: the runner's own words on what is wrong
+    offer: bool = False  # the advice, with the offer of a call back from the clinic
+    callback: bool = False  # the runner asked for a call back: the service keeps the request
 
     @property
     def text(self) -> str:
@@ -80,12 +85,22 @@ def step(
     locale: str,
     ttl_seconds: float,
     answering: str | None = None,
+    callbacks: bool = False,
 ) -> tuple[dict | None, Reply]:
     """Take one message or event; return the new state (None: forget it) and the reply.
 
     `answering`, where the channel knows it (a call's action URL), is the question or outcome
     the message was given at; when the conversation stands elsewhere, the message's red flags
-    count but its answer does not, and the reply says where the conversation stands."""
+    count but its answer does not, and the reply says where the conversation stands.
+    `callbacks`: the clinic can ring this runner back, so consultation advice offers it and
+    CALL after it asks for it (Reply.callback)."""
+    state, reply = _step(script, state, message, now, locale, ttl_seconds, answering, callbacks)
+    if callbacks and state and reply.outcome and not reply.brief and _callable(reply.outcome):
+        reply = replace(reply, offer=True)
+    return state, reply
+
+
+def _step(script, state, message, now, locale, ttl_seconds, answering, callbacks):
     if message is Event.CLOSE:
         return _close(state, now), Reply(script, locale, ended=True, silent=True)
     words = "" if isinstance(message, Event) else message  # an event has no words
@@ -106,7 +121,14 @@ def step(
         opening = "" if command else text
         return _open(script, state, opening, now, notices)
     state = {**state, "updated": now}
+    if command == "callback" and not (callbacks and state["outcome"]):
+        command = None  # a call back is not on offer: the word is read as any other
     return _continue(script, state, message, text, command, now, answering)
+
+
+def _callable(outcome: Outcome) -> bool:
+    """Whether this advice offers a call back, where the channel can take one."""
+    return outcome.level in CALLBACK_LEVELS
 
 
 def _continue(script, state, message, text: str, command, now: float, answering):
@@ -195,8 +217,18 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
         return state, _speak(script, state, ["help"])
     if command == "repeat" or not text:
         return state, _speak(script, state, ["finished"])
+    if command == "callback" and _callable(script.outcomes[state["outcome"]]):
+        return _call_back(script, state)
     key = "after_thanks" if command == "thanks" else "after_advice"
     return state, replace(_speak(script, state, [key]), brief=True)
+
+
+def _call_back(script: Script, state: dict):
+    """CALL after the advice: the request is made (again: the service keeps one per
+    conversation), and the reply says the clinic will ring."""
+    key = "callback_again" if state.get("callback") else "callback_made"
+    state = {**state, "callback": True}
+    return state, replace(_speak(script, state, [key]), brief=True, callback=True)
 
 
 def _elsewhere(script: Script, state: dict, text: str, found):

@@ -23,11 +23,14 @@ def text(script: Script, reply: Reply, *, title: Callable[[str], str] | None = N
     lines = [*notices(script, reply, voice=False), body(script, reply, voice=False)]
     if title and reply.outcome and lines[-1]:  # a brief reply has no advice to head
         lines[-1] = f"{title(reply.outcome.title)}\n{lines[-1]}"
+    if reply.offer:  # its own line below the advice, whose words stay the clinicians' own
+        lines.append(script.fill(script.messages["callback_offer"], reply.locale))
     return "\n".join(line for line in lines if line)
 
 
 def speech(script: Script, reply: Reply, *, keypad: bool = True) -> str:
-    """The reply for hearing, with keypad choices (a phone) or without (a speaker)."""
+    """The reply for hearing, with keypad choices (a phone) or without (a speaker); a call
+    offers a call back on its menu after the advice (skill.channels.voice.menu)."""
     if reply.silent:
         return ""
     lines = [*notices(script, reply, voice=True), body(script, reply, voice=True, keypad=keypad)]

@@ -224,3 +224,90 @@ def test_worker_processes_sharing_a_store_lose_nothing_and_answer_a_delivery_onc
     finally:
         if kind == "redis":
             drop_keys(url)
+
+
+# Call-back requests: what the service keeps is opaque to the store, here a made-up token.
+TOKEN = "gAAAAABsealed-number-token"
+
+
+def callback(n: int = 1) -> dict:
+    return {"number": f"{TOKEN}-{n}", "outcome": "gtps", "level": "consultation", "requested": n}
+
+
+def test_one_open_callback_per_conversation_listed_oldest_first(store):
+    assert store.add_callback("sms:b", callback(2), NOW + 1) is True
+    assert store.add_callback("sms:a", callback(1), NOW) is True
+    assert store.add_callback("sms:a", callback(3), NOW + 2) is False  # no duplicate
+    listed = store.callbacks(NOW + 3)
+    assert [(c["key"], c["number"]) for c in listed] == [
+        ("sms:a", f"{TOKEN}-1"),
+        ("sms:b", f"{TOKEN}-2"),
+    ]
+    assert listed[0]["outcome"] == "gtps" and listed[0]["level"] == "consultation"
+
+
+def test_closing_a_callback_deletes_it_and_lets_a_new_one_be_made(store):
+    store.add_callback("sms:a", callback(1), NOW)
+    assert store.close_callback("sms:a") is True
+    assert store.close_callback("sms:a") is False
+    assert store.callbacks(NOW) == []
+    assert store.add_callback("sms:a", callback(2), NOW + 1) is True
+
+
+def test_callbacks_expire_after_callback_seconds_and_purge_deletes_them(store):
+    store.add_callback("sms:a", callback(1), NOW)
+    assert len(store.callbacks(NOW + 7 * 86400 - 1)) == 1
+    later = NOW + 7 * 86400 + 1
+    assert store.callbacks(later) == []
+    assert store.purge(later) == (0 if hasattr(store, "redis") else 1)  # Redis expires it
+    assert store.add_callback("sms:a", callback(2), later) is True  # the old one is no block
+
+
+def test_forgetting_a_conversation_deletes_its_callback_made_in_the_same_turn(store):
+    def ask(old):
+        store.add_callback("sms:a", callback(1), NOW)  # as the service does, within the turn
+        return {"n": 1}, None
+
+    store.transact("sms:a", ask, now=NOW, ttl=TTL)
+    store.add_callback("sms:b", callback(2), NOW)
+    assert len(store.callbacks(NOW)) == 2
+    store.transact("sms:a", put(None), now=NOW, ttl=TTL)  # STOP
+    assert [c["key"] for c in store.callbacks(NOW)] == ["sms:b"]
+
+
+def _files(path) -> bytes:
+    """Every byte SQLite keeps for a database: the file, its write-ahead log and lock file."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+@pytest.mark.parametrize("how", ["closed", "forgotten", "purged"])
+def test_a_deleted_callback_leaves_no_trace_in_the_sqlite_files(tmp_path, how):
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:///{path}")
+    store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL)
+    store.add_callback("sms:a", callback(1), NOW)
+    store.add_callback("sms:b", callback(2), NOW + 1)
+    assert f"{TOKEN}-1".encode() in _files(path)
+    if how == "closed":
+        store.close_callback("sms:a")
+    elif how == "forgotten":
+        store.transact("sms:a", put(None), now=NOW, ttl=TTL)
+    else:
+        assert store.purge(NOW + 7 * 86400 + 0.5) == 2  # the conversation and a's request
+    assert f"{TOKEN}-1".encode() not in _files(path)
+    assert f"{TOKEN}-2".encode() in _files(path)
+
+
+def test_a_deleted_callback_leaves_no_key_in_redis():
+    url = shared_redis_url()
+    store = open_store(url)
+    try:
+        store.add_callback("sms:a", callback(1), NOW)
+        base, prefix = url.split("?prefix=")
+        raw = store.redis
+        [key] = [k for k in raw.scan_iter(f"{prefix}*") if TOKEN.encode() in (raw.get(k) or b"")]
+        assert 0 < raw.pttl(key) <= 7 * 86400 * 1000  # Redis expires it on its own too
+        store.close_callback("sms:a")
+        assert not [k for k in raw.scan_iter(f"{prefix}*") if TOKEN.encode() in raw.dump(k)]
+    finally:
+        drop_keys(url)

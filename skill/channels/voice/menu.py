@@ -1,5 +1,6 @@
 """The menu after the advice: hear it again (1), be put through to the clinic (2, when offered),
-more detail (3). Words said here still go to the engine, so a red flag spoken now counts."""
+more detail (3), a call back to the caller's number (4, when offered: docs/callbacks.md).
+Words said here still go to the engine, so a red flag spoken now counts."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from skill.content import Level, Outcome, Script
 from skill.triage.engine import Event, Reply
 
 
-def offers(settings: Settings, outcome: Outcome) -> list[str]:
-    """The message keys of what the menu offers, in the order they are said."""
-    return ["voice_repeat", *(["voice_clinic"] if dials(settings, outcome) else []), "voice_more"]
+def offers(settings: Settings, reply: Reply) -> list[str]:
+    """The message keys of what the menu after this advice offers, in the order they are said."""
+    clinic = ["voice_clinic"] if dials(settings, reply.outcome) else []
+    callback = ["voice_callback_offer"] if reply.offer else []
+    return ["voice_repeat", *clinic, "voice_more", *callback]
 
 
 def hints(script: Script) -> tuple[str, ...]:
@@ -26,10 +29,13 @@ def connects(settings: Settings, step: CallStep, reply: Reply) -> bool:
     return chose and reply.outcome is not None and dials(settings, reply.outcome)
 
 
-def choice(script: Script, step: CallStep) -> str | Event:
-    """What the engine reads for any other choice on the menu."""
+def choice(script: Script, step: CallStep, settings: Settings) -> str | Event:
+    """What the engine reads for any other choice on the menu: 4 is CALL where call backs
+    are on (the engine takes it only after advice that offers one)."""
     if step.digits == "3":
         return script.commands["more"][0]
+    if step.digits == "4" and settings.callbacks and "callback" in script.commands:
+        return script.commands["callback"][0]
     # Any other key, or words that are not a command, gives the advice again.
     return Event.REPEAT if step.digits else step.said
 

@@ -35,7 +35,9 @@ def call():
     triage = get_triage()
     step = calls.read(triage.script, call_sid, int(number), request.args, request.form)
     locale = triage.locale(number=step.caller)
-    inbound = Inbound(CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place)
+    inbound = Inbound(
+        CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place, phone=step.caller
+    )
     speaker = Speaker(triage.script, triage.settings, locale, step.step)
     return base.answer(
         inbound,
@@ -71,7 +73,7 @@ def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Spe
     says how to read the request; the engine checks its place against the stored state."""
     script = triage.script
     if step.outcome:
-        said = menu.choice(script, step)
+        said = menu.choice(script, step, triage.settings)
         return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
     question = step.question
     if question and step.confirm is not None:
