@@ -12,8 +12,6 @@ import json
 import logging
 import os
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,7 +31,7 @@ from skill.triage import render
 from tests import texting
 from tests.browsing import check_page
 from tests.channels.test_voice import Call, http_sender, run_case
-from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, ROOT, message_text
+from tests.common import CLINIC_ALERTS, PUBLIC_VIGNETTES, message_text, skill_command
 from tests.console.test_browser import NAME, PASSWORD, red_flag_opening, sign_in
 from tests.drivers import CHANNELS
 from tests.servers import drop_keys, redis_values, shared_redis_url
@@ -289,14 +287,7 @@ def test_purge_deletes_call_backs_older_than_callback_days(tmp_path, settings, s
         conversing(past)(sender, "CALL")
     assert len(store.callbacks(now)) == 1  # the 8-day-old one is past CALLBACK_DAYS already
     env = {**os.environ, "STATE_URL": url, "CALLBACK_DAYS": "7", "APP_ENV": "development"}
-    done = subprocess.run(
-        [sys.executable, "-m", "skill", "purge"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = skill_command("purge", env=env)
     assert done.returncode == 0, done.stderr
     [(_, left)] = rows(tmp_path / "state.db")
     assert Fernet(KEY).decrypt(left["number"].encode()).decode() == "+447700900002"
@@ -332,13 +323,6 @@ def test_production_refuses_call_backs_without_a_good_key():
         config.from_env(base)
     with pytest.raises(config.SettingsError, match="CALLBACK_KEY is not a Fernet key"):
         config.from_env({**base, "CALLBACK_KEY": "not-a-key"})
-    made = subprocess.run(
-        [sys.executable, "-m", "skill", "callback-key"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    key = made.stdout.strip()
+    key = skill_command("callback-key").stdout.strip()
     assert config.from_env({**base, "CALLBACK_KEY": key}).callback_key == key
     assert callbacks.Sealer(key.encode()).open(callbacks.Sealer(KEY.encode()).seal(RUNNER)) is None

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 
 import requests
@@ -16,7 +14,7 @@ from skill.safety import vignettes
 from skill.service import Inbound, Triage, get_triage
 from skill.stores import conversation_key, open_store
 from skill.triage import render
-from tests.common import PUBLIC_VIGNETTES, ROOT
+from tests.common import PUBLIC_VIGNETTES, skill_command
 from tests.texting import advised, asked, form, post, said
 
 RUNNER = "+447700900321"
@@ -88,14 +86,7 @@ def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, 
         past = Triage(script, store, settings, clock=lambda age=age_days: now - age * 86400)
         past.converse(Inbound("sms", address, "my hip hurts"), render.text)
     env = {**os.environ, "STATE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "AUDIT_DAYS": "30"}
-    done = subprocess.run(
-        [sys.executable, "-m", "skill", "purge"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = skill_command("purge", env=env)
     assert done.returncode == 0, done.stderr
     # both conversations were idle past CONVERSATION_TTL_HOURS; one audit record was too old
     assert done.stdout.strip() == "purged 3 expired records"
