@@ -136,6 +136,8 @@ def test_call_after_advice_reaches_staff_who_ring_and_close_it_leaving_no_number
     assert render.outcome_text(script, outcome, "en-GB", voice=False) in advice
     assert message_text(script, "callback_made") in send(RUNNER, "CALL")
     assert message_text(script, "callback_again") in send(RUNNER, "call")
+    again = send(RUNNER, "repeat")  # the advice again, not the offer: it has been taken up
+    assert texting.advised(script, again) == outcome and offer not in again
     path = db_path(app)
     [(key, record)] = rows(path)  # the second CALL made no duplicate
     assert (record["outcome"], record["level"]) == (outcome.id, outcome.level)

@@ -95,7 +95,8 @@ def step(
     `callbacks`: the clinic can ring this runner back, so consultation advice offers it and
     CALL after it asks for it (Reply.callback)."""
     state, reply = _step(script, state, message, now, locale, ttl_seconds, answering, callbacks)
-    if callbacks and state and reply.outcome and not reply.brief and _callable(reply.outcome):
+    asked = bool(state and state.get("callback"))  # asked for already: not offered again
+    if callbacks and state and not asked and _offers(reply):
         reply = replace(reply, offer=True)
     return state, reply
 
@@ -129,6 +130,11 @@ def _step(script, state, message, now, locale, ttl_seconds, answering, callbacks
 def _callable(outcome: Outcome) -> bool:
     """Whether this advice offers a call back, where the channel can take one."""
     return outcome.level in CALLBACK_LEVELS
+
+
+def _offers(reply: Reply) -> bool:
+    """Whether the reply gives advice that offers a call back (its short or long form)."""
+    return bool(reply.outcome) and not reply.brief and _callable(reply.outcome)
 
 
 def _continue(script, state, message, text: str, command, now: float, answering):
