@@ -13,6 +13,11 @@ from redis.retry import Retry
 from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS, StoreUnavailable, dumps
 
 LOCK_SECONDS = 10  # a Redis lock outlives no request: gunicorn kills a worker after 10 s
+# A hung Redis costs a turn at most two of these (one a command); after one timed out, the
+# process answers at once for QUIET_SECONDS, so that a queue of webhooks (36 on 2 workers x 4
+# threads) is answered with the fallback well within Alexa's 8 s, not one timeout after another.
+SOCKET_SECONDS = 1.0
+QUIET_SECONDS = 1.0
 
 # Deletes the lock only while it still holds this holder's token.
 _UNLOCK = """
@@ -78,13 +83,16 @@ class RedisStore:
 
     def __init__(self, url: str, audit_seconds: float = AUDIT_SECONDS, prefix: str = ""):
         self.audit_seconds, self.prefix = audit_seconds, prefix
-        # Fail fast when Redis is down: the channel answers with its fallback instead.
+        # Fail fast when Redis is down or hung: the channel answers with its fallback instead.
+        # A dropped connection is tried once more (Redis restarted); a timeout is not, since a
+        # hung Redis would only time out again.
         self.redis = redis.Redis.from_url(
             url,
-            socket_timeout=2,
-            socket_connect_timeout=1,
-            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 2),
+            socket_timeout=SOCKET_SECONDS,
+            socket_connect_timeout=SOCKET_SECONDS / 2,
+            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1, (redis.ConnectionError,)),
         )
+        self._quiet_until = 0.0  # monotonic time until which this process does not wait on Redis
         self._unlock = self.redis.register_script(_UNLOCK)
         self._take = self.redis.register_script(_TAKE)
         self._save = self.redis.register_script(_SAVE)
@@ -114,6 +122,7 @@ class RedisStore:
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
         lock, conv = self._key("lock", key), self._key("conv", key)
         seen = self._key("dedupe", dedupe) if dedupe else ""
+        self._not_quiet()
         try:
             while True:
                 token, raw, hit = self._acquire(lock, conv, seen, now)
@@ -129,7 +138,18 @@ class RedisStore:
                     raise
                 # The lock lapsed, so another turn may have written: nothing was, start again.
         except redis.RedisError as err:
-            raise StoreUnavailable(f"Redis: {err}") from err
+            raise self._unavailable(err) from err
+
+    def _not_quiet(self) -> None:
+        """Raise at once while a timeout of this process's is recent (one clock read a turn)."""
+        if time.monotonic() < self._quiet_until:
+            raise StoreUnavailable("Redis: timed out within the last second")
+
+    def _unavailable(self, err: redis.RedisError) -> StoreUnavailable:
+        """The error to raise for a Redis fault; a timeout quietens the store for a while."""
+        if isinstance(err, redis.TimeoutError):
+            self._quiet_until = time.monotonic() + QUIET_SECONDS
+        return StoreUnavailable(f"Redis {type(err).__name__}: {err}")
 
     def _write(self, key, lock, token, new, result, now, ttl, seen, audit) -> bool:
         """The new state (or its deletion with its audit records), its audit record and the
@@ -163,7 +183,7 @@ class RedisStore:
                 return []
             raws = self.redis.mget([self._key("audit", key, run) for run in runs])
         except redis.RedisError as err:
-            raise StoreUnavailable(f"Redis: {err}") from err
+            raise self._unavailable(err) from err
         kept = [json.loads(raw) for raw in raws if raw]
         return [k["r"] for k in kept if k["e"] > now]
 
@@ -178,7 +198,7 @@ class RedisStore:
                 raw for i in range(0, len(keys), 500) for raw in self.redis.mget(keys[i : i + 500])
             ]
         except redis.RedisError as err:
-            raise StoreUnavailable(f"Redis: {err}") from err
+            raise self._unavailable(err) from err
         kept = [json.loads(raw) for raw in raws if raw]
         return [k["r"] for k in kept if k["e"] > now]
 
@@ -197,15 +217,18 @@ class RedisStore:
         return int(self._redis_call(self._hit, [self._key("hits", key)], args))
 
     def _redis_call(self, func, *args, **kwargs):
+        self._not_quiet()
         try:
             return func(*args, **kwargs)
         except redis.RedisError as err:
-            raise StoreUnavailable(f"Redis: {err}") from err
+            raise self._unavailable(err) from err
 
     def ping(self):
+        """True when a write goes through (a read-only replica or a full Redis answers PING)."""
         try:
-            return bool(self.redis.ping())
-        except redis.RedisError:
+            return bool(self.redis.set(self._key("ready-probe"), "1", px=60_000))
+        except redis.RedisError as err:
+            self._unavailable(err)
             return False
 
 
