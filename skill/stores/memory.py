@@ -15,7 +15,7 @@ class MemoryStore:
         self.audit_seconds = audit_seconds
         self._lock = threading.Lock()
         self._rows: dict[str, tuple[dict, float]] = {}
-        self._seen: dict[str, tuple[Any, float]] = {}
+        self._seen: dict[str, tuple[Any, float, str]] = {}  # delivery: result, expiry, whose
         self._audit: dict[str, dict[str, tuple[dict, float]]] = {}
         self._users: dict[str, dict] = {}
         self._hits: dict[str, tuple[int, float]] = {}
@@ -30,6 +30,9 @@ class MemoryStore:
             if new is None:
                 self._rows.pop(key, None)
                 self._audit.pop(key, None)
+                # Their replies hold advice; this delivery's own (the forgetting) is kept below.
+                for seen in [d for d, kept in self._seen.items() if kept[2] == key]:
+                    del self._seen[seen]
             else:
                 self._rows[key] = (new, now + ttl)
                 record = audit(new) if audit else None
@@ -37,7 +40,7 @@ class MemoryStore:
                     runs = self._audit.setdefault(key, {})
                     runs[record[0]] = (record[1], now + self.audit_seconds)
             if dedupe:
-                self._seen[dedupe] = (result, now + DEDUPE_SECONDS)
+                self._seen[dedupe] = (result, now + DEDUPE_SECONDS, key)
             return result
 
     def audits(self, key, now):
@@ -47,7 +50,7 @@ class MemoryStore:
     def purge(self, now):
         with self._lock:
             old = [k for k, (_, exp) in self._rows.items() if exp <= now]
-            gone = [k for k, (_, exp) in self._seen.items() if exp <= now]
+            gone = [k for k, (_, exp, _) in self._seen.items() if exp <= now]
             for k in old:
                 del self._rows[k]
             for k in gone:

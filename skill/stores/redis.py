@@ -37,14 +37,16 @@ redis.call('set', KEYS[1], ARGV[1], 'px', ARGV[2])
 return {redis.call('get', KEYS[2]) or '', ''}
 """
 # Writes a turn only while the lock still holds this holder's token, and releases it.
-# KEYS: lock, conversation, its audit-run set, delivery id, audit record.
-# ARGV: token, state ('' forgets the conversation and its audit records), state ms,
-#       result to keep ('' none), its ms, audit record ('' none), its ms, run, audit key prefix.
+# KEYS: lock, conversation, its audit-run set, delivery id, audit record, its delivery-id set.
+# ARGV: token, state ('' forgets the conversation, its audit records and its deliveries' kept
+#       results, all but this one's), state ms, result to keep ('' none), its ms, audit record
+#       ('' none), its ms, run, audit key prefix.
 _SAVE = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[2] == '' then
   for _, run in ipairs(redis.call('smembers', KEYS[3])) do redis.call('del', ARGV[9] .. run) end
-  redis.call('del', KEYS[2], KEYS[3])
+  for _, seen in ipairs(redis.call('smembers', KEYS[6])) do redis.call('del', seen) end
+  redis.call('del', KEYS[2], KEYS[3], KEYS[6])
 else
   redis.call('set', KEYS[2], ARGV[2], 'px', ARGV[3])
   if ARGV[6] ~= '' then
@@ -53,7 +55,11 @@ else
     redis.call('pexpire', KEYS[3], ARGV[7])
   end
 end
-if ARGV[4] ~= '' then redis.call('set', KEYS[4], ARGV[4], 'px', ARGV[5]) end
+if ARGV[4] ~= '' then
+  redis.call('set', KEYS[4], ARGV[4], 'px', ARGV[5])
+  redis.call('sadd', KEYS[6], KEYS[4])
+  redis.call('pexpire', KEYS[6], ARGV[5])
+end
 redis.call('del', KEYS[1])
 return 1
 """
@@ -173,6 +179,7 @@ class RedisStore:
             self._key("audits", key),
             seen or lock,
             self._key("audit", key, record[0] if record else ""),
+            self._key("deliveries", key),
         ]
         return bool(self._save(keys=keys, args=args))
 

@@ -56,7 +56,7 @@ _SCHEMA = """
     CREATE TABLE IF NOT EXISTS conversations (
         key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL);
     CREATE TABLE IF NOT EXISTS deliveries (
-        id TEXT PRIMARY KEY, result TEXT NOT NULL, expires REAL NOT NULL);
+        id TEXT PRIMARY KEY, result TEXT NOT NULL, expires REAL NOT NULL, key TEXT);
     CREATE TABLE IF NOT EXISTS audits (
         key TEXT NOT NULL, run TEXT NOT NULL, record TEXT NOT NULL,
         expires REAL NOT NULL, PRIMARY KEY (key, run));
@@ -67,6 +67,10 @@ _SCHEMA = """
     CREATE TABLE IF NOT EXISTS hits (
         key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
 """
+# Files made before deliveries named their conversation gain the column (NULL: never forgotten
+# with it, gone within DEDUPE_SECONDS anyway); the index finds a conversation's on forgetting.
+_DELIVERY_KEY = "ALTER TABLE deliveries ADD COLUMN key TEXT"
+_DELIVERY_INDEX = "CREATE INDEX IF NOT EXISTS deliveries_key ON deliveries (key)"
 # Readiness writes this row; purge sweeps it only once no probe has come for a day.
 _PROBE = "INSERT OR REPLACE INTO hits (key, count, expires) VALUES ('ready-probe', 0, ?)"
 
@@ -118,6 +122,7 @@ class SQLiteStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread's work
             db.executescript(_SCHEMA)
+            _add_delivery_key(db)
             # Kept open to see, one fstat a turn, whether the file was deleted or replaced.
             self._local.file = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except BaseException:
@@ -246,6 +251,8 @@ class SQLiteStore:
             if row is None:
                 db.execute("DELETE FROM conversations WHERE key = ?", (key,))
                 db.execute("DELETE FROM audits WHERE key = ?", (key,))
+                # Their replies hold advice; this delivery's own (the forgetting) is kept below.
+                db.execute("DELETE FROM deliveries WHERE key = ?", (key,))
             else:
                 db.execute(
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
@@ -258,8 +265,9 @@ class SQLiteStore:
                 )
             if kept is not None:
                 db.execute(
-                    "INSERT OR REPLACE INTO deliveries (id, result, expires) VALUES (?, ?, ?)",
-                    (dedupe, kept, now + DEDUPE_SECONDS),
+                    "INSERT OR REPLACE INTO deliveries (id, result, expires, key) "
+                    "VALUES (?, ?, ?, ?)",
+                    (dedupe, kept, now + DEDUPE_SECONDS, key),
                 )
         if self._count % PURGE_EVERY == 0:
             self.purge(now)
@@ -314,6 +322,15 @@ class SQLiteStore:
         with self._writing() as db:
             # A lapsed window starts again at one; a live one counts on. One statement: atomic.
             return db.execute(_HIT, (key, now + window, now, now)).fetchone()[0]
+
+
+def _add_delivery_key(db: sqlite3.Connection) -> None:
+    """Give an older file's deliveries their conversation's key, once, and index it."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
+    if "key" not in columns:
+        with suppress(sqlite3.OperationalError):  # another process added it first
+            db.execute(_DELIVERY_KEY)
+    db.execute(_DELIVERY_INDEX)
 
 
 def _cause(err: Exception) -> str:

@@ -16,7 +16,7 @@ from skill.safety import vignettes
 from skill.service import Inbound, Triage, get_triage
 from skill.stores import conversation_key, open_store
 from skill.triage import render
-from tests.common import PUBLIC_VIGNETTES, ROOT
+from tests.common import PUBLIC_VIGNETTES, ROOT, twilio_id
 from tests.texting import advised, asked, form, post, said
 
 RUNNER = "+447700900321"
@@ -79,6 +79,19 @@ def test_forget_me_deletes_the_conversation_and_its_audit_at_once(settings, scri
     assert audits(app) == []
     assert len(audits(app, other)) == 1
     assert text(client, RUNNER, "hello").startswith(script.fill(script.messages["intro"], "en-GB"))
+
+
+def test_stop_drops_the_replies_kept_for_retries_yet_a_retried_stop_is_answered_alike(
+    settings, script
+):
+    client = create_app(settings, script).test_client()
+    first = said(post(client, form(RUNNER, "my hip hurts", sid=twilio_id("SM", "p1"))))
+    answer = form(RUNNER, vignettes.answer_for(asked(script, first), {}), twilio_id("SM", "p2"))
+    advice = post(client, answer)
+    stop = form(RUNNER, "STOP", sid=twilio_id("SM", "p3"))
+    assert post(client, stop).data == post(client, stop).data
+    # Twilio retrying the earlier delivery finds no reply kept: a fresh start, not the old words.
+    assert post(client, answer).data != advice.data
 
 
 def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, script):
