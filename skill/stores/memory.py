@@ -16,7 +16,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._rows: dict[str, tuple[dict, float]] = {}
         self._seen: dict[str, tuple[Any, float, str]] = {}  # delivery: result, expiry, whose
-        self._audit: dict[str, dict[str, tuple[dict, float]]] = {}
+        self._audit: dict[str, dict[str, tuple[dict, float, float]]] = {}  # expiry, written
         self._users: dict[str, dict] = {}
         self._hits: dict[str, tuple[int, float]] = {}
 
@@ -38,14 +38,14 @@ class MemoryStore:
                 record = audit(new) if audit else None
                 if record:
                     runs = self._audit.setdefault(key, {})
-                    runs[record[0]] = (record[1], now + self.audit_seconds)
+                    runs[record[0]] = (record[1], now + self.audit_seconds, now)
             if dedupe:
                 self._seen[dedupe] = (result, now + DEDUPE_SECONDS, key)
             return result
 
     def audits(self, key, now):
         with self._lock:
-            return [rec for rec, exp in self._audit.get(key, {}).values() if exp > now]
+            return [rec for rec, exp, _ in self._audit.get(key, {}).values() if exp > now]
 
     def purge(self, now):
         with self._lock:
@@ -56,8 +56,9 @@ class MemoryStore:
             for k in gone:
                 del self._seen[k]
             count = len(old) + len(gone)
+            written = now - self.audit_seconds  # AUDIT_DAYS as it is now, lowered or not
             for key, runs in list(self._audit.items()):
-                for run in [r for r, (_, exp) in runs.items() if exp <= now]:
+                for run in [r for r, (_, exp, at) in runs.items() if exp <= now or at <= written]:
                     del runs[run]
                     count += 1
                 if not runs:
@@ -69,7 +70,8 @@ class MemoryStore:
 
     def all_audits(self, now):
         with self._lock:
-            return [rec for runs in self._audit.values() for rec, exp in runs.values() if exp > now]
+            kept = (run for runs in self._audit.values() for run in runs.values())
+            return [rec for rec, exp, _ in kept if exp > now]
 
     def put_user(self, name, record):
         with self._lock:

@@ -168,7 +168,7 @@ class RedisStore:
             _ms(ttl),
             dumps(kept) if seen else "",
             _ms(DEDUPE_SECONDS),
-            dumps({"r": record[1], "e": now + self.audit_seconds}) if record else "",
+            dumps({"r": record[1], "e": now + self.audit_seconds, "w": now}) if record else "",
             _ms(self.audit_seconds),
             record[0] if record else "",
             self._key("audit", key, ""),
@@ -195,15 +195,23 @@ class RedisStore:
         return [k["r"] for k in kept if k["e"] > now]
 
     def purge(self, now):
-        return 0  # Redis expires every key on its own
+        """Redis expires keys on its own; this deletes the audit records written longer ago
+        than AUDIT_DAYS says now (lowered since), and fails when Redis does not answer."""
+        oldest, gone = now - self.audit_seconds, 0
+        try:
+            for keys in _batches(self.redis.scan_iter(match=self._key("audit", "*"), count=500)):
+                kept = zip(keys, self.redis.mget(keys), strict=True)
+                old = [k for k, raw in kept if raw and json.loads(raw).get("w", now) <= oldest]
+                gone += self.redis.delete(*old) if old else 0
+        except redis.RedisError as err:
+            raise self._unavailable(err) from err
+        return gone
 
     def all_audits(self, now):
         try:
             # Record keys are audit:<conversation>:<run>; the run sets are audits:<conversation>.
-            keys = list(self.redis.scan_iter(match=self._key("audit", "*"), count=500))
-            raws = [
-                raw for i in range(0, len(keys), 500) for raw in self.redis.mget(keys[i : i + 500])
-            ]
+            keys = self.redis.scan_iter(match=self._key("audit", "*"), count=500)
+            raws = [raw for batch in _batches(keys) for raw in self.redis.mget(batch)]
         except redis.RedisError as err:
             raise self._unavailable(err) from err
         kept = [json.loads(raw) for raw in raws if raw]
@@ -237,6 +245,18 @@ class RedisStore:
         except redis.RedisError as err:
             self._unavailable(err)
             return False
+
+
+def _batches(keys, size: int = 500):
+    """Lists of up to `size` keys from an iterator of them."""
+    batch = []
+    for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _ms(seconds: float) -> int:

@@ -59,7 +59,7 @@ _SCHEMA = """
         id TEXT PRIMARY KEY, result TEXT NOT NULL, expires REAL NOT NULL, key TEXT);
     CREATE TABLE IF NOT EXISTS audits (
         key TEXT NOT NULL, run TEXT NOT NULL, record TEXT NOT NULL,
-        expires REAL NOT NULL, PRIMARY KEY (key, run));
+        expires REAL NOT NULL, written REAL, PRIMARY KEY (key, run));
     CREATE INDEX IF NOT EXISTS conversations_expires ON conversations (expires);
     CREATE INDEX IF NOT EXISTS deliveries_expires ON deliveries (expires);
     CREATE INDEX IF NOT EXISTS audits_expires ON audits (expires);
@@ -67,10 +67,13 @@ _SCHEMA = """
     CREATE TABLE IF NOT EXISTS hits (
         key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
 """
-# Files made before deliveries named their conversation gain the column (NULL: never forgotten
-# with it, gone within DEDUPE_SECONDS anyway); the index finds a conversation's on forgetting.
-_DELIVERY_KEY = "ALTER TABLE deliveries ADD COLUMN key TEXT"
+# Columns that files made before them gain: whose a delivery is (NULL: not forgotten with its
+# conversation, gone within DEDUPE_SECONDS anyway) and when an audit record was written (NULL:
+# kept to the expiry it was given). The index finds a conversation's deliveries on forgetting.
+_ADDED = {"deliveries": ("key", "TEXT"), "audits": ("written", "REAL")}
 _DELIVERY_INDEX = "CREATE INDEX IF NOT EXISTS deliveries_key ON deliveries (key)"
+# Audit records past their expiry, or written longer ago than AUDIT_DAYS says now.
+_OLD_AUDITS = "DELETE FROM audits WHERE expires <= ? OR written <= ?"
 # Readiness writes this row; purge sweeps it only once no probe has come for a day.
 _PROBE = "INSERT OR REPLACE INTO hits (key, count, expires) VALUES ('ready-probe', 0, ?)"
 
@@ -122,7 +125,7 @@ class SQLiteStore:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread's work
             db.executescript(_SCHEMA)
-            _add_delivery_key(db)
+            _add_columns(db)
             # Kept open to see, one fstat a turn, whether the file was deleted or replaced.
             self._local.file = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
         except BaseException:
@@ -244,7 +247,7 @@ class SQLiteStore:
         new, result = change(json.loads(state) if state else None)
         # Everything is worked out before the write lock is taken, so it is held only to write.
         record = audit(new) if audit and new is not None else None
-        run = (key, record[0], dumps(record[1]), now + self.audit_seconds) if record else None
+        run = (key, record[0], dumps(record[1]), now + self.audit_seconds, now) if record else None
         row = dumps(new) if new is not None else None
         kept = dumps(result) if dedupe else None
         with self._writing() as db:
@@ -260,7 +263,8 @@ class SQLiteStore:
                 )
             if run:
                 db.execute(
-                    "INSERT OR REPLACE INTO audits (key, run, record, expires) VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO audits (key, run, record, expires, written) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     run,
                 )
             if kept is not None:
@@ -280,11 +284,15 @@ class SQLiteStore:
         return [json.loads(record) for (record,) in rows]
 
     def purge(self, now):
-        with self._writing() as db:
-            return sum(
-                db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
-                for table in ("conversations", "deliveries", "audits", "hits")
-            )
+        try:
+            with self._writing() as db:
+                audits = db.execute(_OLD_AUDITS, (now, now - self.audit_seconds)).rowcount
+                return audits + sum(
+                    db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
+                    for table in ("conversations", "deliveries", "hits")
+                )
+        except sqlite3.Error as err:
+            raise StoreUnavailable(_cause(err)) from err
 
     def ping(self):
         """True when a write goes through, as a turn's would: a row of its own, rewritten."""
@@ -324,12 +332,12 @@ class SQLiteStore:
             return db.execute(_HIT, (key, now + window, now, now)).fetchone()[0]
 
 
-def _add_delivery_key(db: sqlite3.Connection) -> None:
-    """Give an older file's deliveries their conversation's key, once, and index it."""
-    columns = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
-    if "key" not in columns:
-        with suppress(sqlite3.OperationalError):  # another process added it first
-            db.execute(_DELIVERY_KEY)
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Give an older file the columns added since it was made, once, and their index."""
+    for table, (column, kind) in _ADDED.items():
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            with suppress(sqlite3.OperationalError):  # another process added it first
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
     db.execute(_DELIVERY_INDEX)
 
 

@@ -71,8 +71,26 @@ def test_audit_records_outlive_the_conversation_until_purged(store):
     assert store.audits("sms:a", NOW + TTL + 1) == [{"n": 1}, {"n": 2}]
     assert store.audits("sms:a", NOW + 8 * 86400) == []
     gone = store.purge(NOW + 8 * 86400)
-    # Redis expires keys itself; the others delete the conversation and both audit rows
-    assert gone == (0 if hasattr(store, "redis") else 3)
+    # Redis expires the conversation itself; the others delete it and both audit rows
+    assert gone == (2 if hasattr(store, "redis") else 3)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_purge_holds_kept_audit_records_to_a_lowered_audit_days(kind, tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}" if kind == "sqlite" else shared_redis_url()
+    try:
+        kept_long = open_store(url, audit_seconds=30 * 86400)
+        kept_long.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL, audit=lambda s: ("run", s))
+        kept_long.transact(
+            "sms:b", put({"n": 2}), now=NOW + 9 * 86400, ttl=TTL, audit=lambda s: ("run", s)
+        )
+        lowered = open_store(url, audit_seconds=5 * 86400)
+        lowered.purge(NOW + 10 * 86400)
+        assert lowered.audits("sms:a", NOW + 10 * 86400) == [], "written 10 days ago: gone"
+        assert lowered.audits("sms:b", NOW + 10 * 86400) == [{"n": 2}], "1 day old: kept"
+    finally:
+        if kind == "redis":
+            drop_keys(url)
 
 
 def test_dedupe_returns_the_stored_result_without_running_change(store):
