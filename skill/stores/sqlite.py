@@ -102,7 +102,12 @@ class SQLiteStore:
         self._turn = threading.Lock()  # one turn at a time in this process (see above)
         self._started = threading.Lock()
         self._pid, self._due = 0, threading.Event()  # this process's checkpoint thread, if any
-        self._db()  # creates the file and its tables, or says at start why it cannot
+        try:
+            self._db()  # creates the file and its tables
+        except StoreUnavailable as err:
+            # Not fatal: a worker starting in a read-only window must still answer (with the
+            # fallback) and recover by itself; each turn tries again.
+            log.error("SQLite store not usable yet: %s", err)
         self._drop()  # a thread that serves no turns would hold it, even once it is gone
 
     def _db(self) -> sqlite3.Connection:

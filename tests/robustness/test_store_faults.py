@@ -18,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import requests
 
-from skill.stores import open_store
+from skill.stores import StoreUnavailable, open_store
 from tests.common import ROOT, message_text, need
 from tests.servers import Gunicorn
 from tests.texting import form, post_http, said
@@ -80,6 +81,18 @@ def test_a_read_only_window_is_answered_and_service_comes_back_by_itself(tmp_pat
     finally:
         server.stop()
     assert server.proc.returncode == 0, "no worker died (SIGBUS on the -shm file)"
+
+
+def test_a_store_opened_while_its_file_is_read_only_starts_and_recovers(tmp_path):
+    db = tmp_path / "state.db"
+    open_store(f"sqlite:///{db}")  # the file and its tables, made earlier
+    with unwritable(db):
+        store = open_store(f"sqlite:///{db}")  # a worker (re)starting in the window
+        with pytest.raises(StoreUnavailable, match="is not writable"):
+            store.transact("sms:a", lambda old: ({"n": 1}, None), now=NOW, ttl=TTL)
+        assert not store.ping()
+    store.transact("sms:a", lambda old: ({"n": 1}, None), now=NOW, ttl=TTL)
+    assert store.ping()
 
 
 def _turns_around_a_deletion(db: Path, remove: list[Path], keys: list[str]) -> list:
