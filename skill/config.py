@@ -178,6 +178,12 @@ def from_env(env=None, locales=()) -> Settings:
         )
     if not settings.state_url.startswith(("sqlite:///", "memory:", "redis://")):
         raise SettingsError(f"STATE_URL={settings.state_url!r}: use sqlite:///PATH or redis://")
+    if settings.state_url in ("sqlite:///", "sqlite:///:memory:"):
+        # Each thread's connection would get a database of its own: state lost between turns.
+        raise SettingsError(
+            f"STATE_URL={settings.state_url!r}: SQLite needs a file path (sqlite:///var/triage.db);"
+            " for a store in memory, use memory:"
+        )
     account = settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
     if settings.whatsapp_buttons and not account:
         raise SettingsError(

@@ -112,6 +112,8 @@ def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
         ({"VOICE_MIN_CONFIDENCE": "NaN"}, "VOICE_MIN_CONFIDENCE='NaN' is not a finite"),
         ({"AUDIT_DAYS": "-1"}, "AUDIT_DAYS='-1' must be at least 0"),
         ({"STATE_URL": "postgres://db"}, "STATE_URL='postgres://db'"),
+        ({"STATE_URL": "sqlite:///"}, "STATE_URL='sqlite:///': SQLite needs a file path"),
+        ({"STATE_URL": "sqlite:///:memory:"}, "SQLite needs a file path"),
     ],
 )
 def test_each_wrong_setting_is_named(env, fault):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sqlite3
 import threading
 
 import pytest
@@ -70,8 +71,26 @@ def test_audit_records_outlive_the_conversation_until_purged(store):
     assert store.audits("sms:a", NOW + TTL + 1) == [{"n": 1}, {"n": 2}]
     assert store.audits("sms:a", NOW + 8 * 86400) == []
     gone = store.purge(NOW + 8 * 86400)
-    # Redis expires keys itself; the others delete the conversation and both audit rows
-    assert gone == (0 if hasattr(store, "redis") else 3)
+    # Redis expires the conversation itself; the others delete it and both audit rows
+    assert gone == (2 if hasattr(store, "redis") else 3)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_purge_holds_kept_audit_records_to_a_lowered_audit_days(kind, tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}" if kind == "sqlite" else shared_redis_url()
+    try:
+        kept_long = open_store(url, audit_seconds=30 * 86400)
+        kept_long.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL, audit=lambda s: ("run", s))
+        kept_long.transact(
+            "sms:b", put({"n": 2}), now=NOW + 9 * 86400, ttl=TTL, audit=lambda s: ("run", s)
+        )
+        lowered = open_store(url, audit_seconds=5 * 86400)
+        lowered.purge(NOW + 10 * 86400)
+        assert lowered.audits("sms:a", NOW + 10 * 86400) == [], "written 10 days ago: gone"
+        assert lowered.audits("sms:b", NOW + 10 * 86400) == [{"n": 2}], "1 day old: kept"
+    finally:
+        if kind == "redis":
+            drop_keys(url)
 
 
 def test_dedupe_returns_the_stored_result_without_running_change(store):
@@ -88,6 +107,36 @@ def test_dedupe_returns_the_stored_result_without_running_change(store):
     assert store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SM2") == "reply 2"
     later = NOW + DEDUPE_SECONDS + 1
     assert store.transact("sms:a", change, now=later, ttl=TTL, dedupe="SM1") == "reply 3"
+
+
+def test_forgetting_drops_the_conversations_kept_replies_but_answers_its_retry(store):
+    def reply(text):
+        return lambda old: ({"n": 1}, text)
+
+    store.transact("sms:a", reply("advice for a"), now=NOW, ttl=TTL, dedupe="SM1")
+    store.transact("sms:b", reply("advice for b"), now=NOW, ttl=TTL, dedupe="SM2")
+    stop = store.transact("sms:a", lambda old: (None, "stopped"), now=NOW, ttl=TTL, dedupe="SM3")
+    # A retried STOP gets the same answer without running again (nothing personal in it).
+    assert store.transact("sms:a", reply("ran again"), now=NOW, ttl=TTL, dedupe="SM3") == stop
+    # The advice kept for a's earlier delivery is gone; another conversation's stays.
+    assert store.transact("sms:a", reply("fresh"), now=NOW, ttl=TTL, dedupe="SM1") == "fresh"
+    assert store.transact("sms:b", reply("ran again"), now=NOW, ttl=TTL, dedupe="SM2") == (
+        "advice for b"
+    )
+
+
+def test_a_file_made_before_deliveries_named_their_conversation_still_forgets(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE deliveries (id TEXT PRIMARY KEY, result TEXT, expires REAL)")
+        db.execute("INSERT INTO deliveries VALUES ('SM0', '\"old\"', ?)", (NOW + TTL,))
+    store = open_store(f"sqlite:///{path}")
+    assert store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL, dedupe="SM0") == "old"
+    store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL, dedupe="SM1")
+    store.transact("sms:a", put(None), now=NOW, ttl=TTL, dedupe="SM2")
+    assert store.transact("sms:a", lambda old: (old, "fresh"), now=NOW, ttl=TTL, dedupe="SM1") == (
+        "fresh"
+    )
 
 
 def run_threads(count, work):
