@@ -57,7 +57,11 @@ def create_app(
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.wsgi_app = bodies.bound_bodies(app.wsgi_app, MAX_BODY)  # slow clients get 408
-    store = store or open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    store = store or open_store(
+        settings.state_url,
+        audit_seconds=settings.audit_days * 86400,
+        callback_seconds=settings.callback_days * 86400,
+    )
     outbound = outbound or OutboundSMS.from_settings(settings)
     triage = service.Triage(script, store, settings, outbound=outbound, **_clock(clock))
     # Check-ins need texts out; the jobs are run by `python -m skill run` or `worker`.

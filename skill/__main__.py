@@ -10,6 +10,7 @@ import sys
 
 from skill.cli import (
     alexa_model,
+    callback_key,
     chat,
     check,
     graph,
@@ -21,7 +22,19 @@ from skill.cli import (
     worker,
 )
 
-COMMANDS = (run, chat, check, vignettes, graph, alexa_model, purge, users, whatsapp_content, worker)
+COMMANDS = (
+    run,
+    chat,
+    check,
+    vignettes,
+    graph,
+    alexa_model,
+    purge,
+    users,
+    whatsapp_content,
+    callback_key,
+    worker,
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ DEV_SECRET = "dev-only-not-secret"
 MIN_SECRET = 16  # characters: the key that hashes every address must not be guessable
 APP_ENVS = ("development", "production", "test")
 ENV_FILE = ".env"
+FERNET_HINT = "make one with `python -m skill callback-key` (docs/callbacks.md)"
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 TWILIO_API = "https://api.twilio.com"
 _DELAY = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(d|h|m|s)")
@@ -74,6 +75,11 @@ class Settings:
     quiet_hours: tuple[int, int] | None = (21, 9)
     whatsapp_checkin_content_sid: str = ""
     checkin_key: str = ""
+    # Call back (docs/callbacks.md): offered after consultation advice on channels with a
+    # number; the number is kept sealed under CALLBACK_KEY for at most CALLBACK_DAYS.
+    callbacks: bool = False
+    callback_key: str = ""
+    callback_days: float = 7.0
 
     @property
     def ttl_seconds(self) -> float:
@@ -202,6 +208,9 @@ def from_env(env=None, locales=()) -> Settings:
         quiet_hours=quiet_hours(env.get("QUIET_HOURS", "21-9")),
         whatsapp_checkin_content_sid=env.get("WHATSAPP_CHECKIN_CONTENT_SID", ""),
         checkin_key=env.get("CHECKIN_KEY", ""),
+        callbacks=_flag(env, "CALLBACKS", False),
+        callback_key=env.get("CALLBACK_KEY", "").strip(),
+        callback_days=_number(env, "CALLBACK_DAYS", 7.0, low=0.01),
     )
     if locales and settings.default_locale not in locales:
         raise SettingsError(
@@ -209,17 +218,19 @@ def from_env(env=None, locales=()) -> Settings:
         )
     if not settings.state_url.startswith(("sqlite:///", "memory:", "redis://")):
         raise SettingsError(f"STATE_URL={settings.state_url!r}: use sqlite:///PATH or redis://")
+    if settings.state_url in ("sqlite:///", "sqlite:///:memory:"):
+        # Each thread's connection would get a database of its own: state lost between turns.
+        raise SettingsError(
+            f"STATE_URL={settings.state_url!r}: SQLite needs a file path (sqlite:///var/triage.db);"
+            " for a store in memory, use memory:"
+        )
     account = settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from
     if settings.whatsapp_buttons and not account:
         raise SettingsError(
             "WHATSAPP_BUTTONS=1 sends through Twilio's API: set TWILIO_ACCOUNT_SID, "
             "TWILIO_AUTH_TOKEN and TWILIO_FROM"
         )
-    if not _ORIGIN.fullmatch(settings.twilio_api_base):
-        raise SettingsError(
-            f"TWILIO_API_BASE={settings.twilio_api_base!r}: use an origin like {TWILIO_API}"
-        )
-    _check_key(settings.checkin_key)
+    _check_follow_up(settings)
     if settings.app_env not in APP_ENVS:
         raise SettingsError(f"APP_ENV={settings.app_env!r}: use one of {', '.join(APP_ENVS)}")
     if settings.app_env == "production":
@@ -231,17 +242,28 @@ def from_env(env=None, locales=()) -> Settings:
     return settings
 
 
-def _check_key(key: str) -> None:
-    """CHECKIN_KEY, when set, is a Fernet key (32 bytes in URL-safe base64)."""
-    if not key:
-        return
+def valid_fernet_key(key: str) -> bool:
+    """Whether `key` is a Fernet key: 32 bytes in URL-safe base64."""
     try:
         Fernet(key)
-    except ValueError:
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _check_follow_up(settings: Settings) -> None:
+    """Twilio's API at an origin, and the keys of the check-ins and call backs, when set,
+    Fernet keys."""
+    if not _ORIGIN.fullmatch(settings.twilio_api_base):
         raise SettingsError(
-            "CHECKIN_KEY is not a Fernet key: make one with "
-            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'"
-        ) from None
+            f"TWILIO_API_BASE={settings.twilio_api_base!r}: use an origin like {TWILIO_API}"
+        )
+    for name, key in (
+        ("CHECKIN_KEY", settings.checkin_key),
+        ("CALLBACK_KEY", settings.callback_key),
+    ):
+        if key and not valid_fernet_key(key):
+            raise SettingsError(f"{name} is not a Fernet key: {FERNET_HINT}")
 
 
 def _check_production(settings: Settings) -> None:
@@ -260,6 +282,11 @@ def _check_production(settings: Settings) -> None:
         (
             not settings.twilio_api_base.startswith("https://"),
             "TWILIO_API_BASE is not an https address",
+        ),
+        # The development key comes from STATE_SECRET: a leak of one would open the numbers.
+        (
+            settings.callbacks and not settings.callback_key,
+            f"CALLBACKS=1 needs CALLBACK_KEY: {FERNET_HINT}",
         ),
     ]
     for wrong, why in faults:

@@ -9,6 +9,11 @@ clinic (OutboundSMS.alert_clinic) when the advice first reached is urgent enough
 channel can text the runner later (`Inbound.reach`), the engine may offer a check-in; the
 service books the runner's yes and cancels it on STOP (skill.followup.checkins).
 
+With CALLBACKS=1 and a number to ring (`Inbound.phone`), the engine offers a call back after
+consultation advice; when the runner asks for one, the request (number sealed, skill.callbacks)
+is kept within the same turn, so a reply saying the clinic will ring is only sent once it is
+stored, and the clinic is told a call back is waiting (OutboundSMS.alert_callback).
+
 When the store fails, `converse` does not raise: it renders a fallback reply (the `store_down`
 message, with the emergency number and advice to try again), so every channel still answers
 its platform normally. Any other fault is the channel contract's (skill.channels.base), which
@@ -28,6 +33,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from skill import callbacks
 from skill.channels.outbound import OutboundSMS
 from skill.config import Settings
 from skill.content import Outcome, Script
@@ -54,6 +60,8 @@ class Inbound:
     # Where a check-in text can reach the runner, (channel, address): a text's sender, a
     # caller's number on SMS; None where there is no way to (Alexa, web chat).
     reach: tuple[str, str] | None = None
+    # The number a call back would ring (Twilio's From), where the channel has one.
+    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ class Triage:
         self.script, self.store, self.settings, self.clock = script, store, settings, clock
         self.outbound = outbound
         self.checkins = None  # skill.followup.checkins.Checkins, set by the app when enabled
+        # Only with call backs on: the console opens numbers with it too.
+        self.sealer = callbacks.Sealer(callbacks.key_of(settings)) if settings.callbacks else None
         self.red_flag_outcomes = {flag.outcome for flag in script.red_flags}
         # Compiled now rather than on each worker's first message, which it held up ~0.15 s.
         _ = script.any_phrase, script.answer_words
@@ -105,6 +115,7 @@ class Triage:
         key = conversation_key(self.settings.state_secret, inbound.channel, inbound.address)
         turn = {}  # what the change saw (its last run); stays empty when a repeat skipped it
         offer = self.checkins.offer(inbound.reach) if self.checkins else None
+        number = callbacks.phone(inbound.phone) if self.sealer else ""
 
         def change(state):
             new, reply = engine.step(
@@ -116,10 +127,12 @@ class Triage:
                 ttl_seconds=self.settings.ttl_seconds,
                 answering=inbound.place,
                 offer=offer,
+                callbacks=bool(number),
             )
             turn["reached"] = reply.outcome if reply.reached else None
             turn["booked"] = new if reply.booked else None
             turn["forget"] = reply.forget
+            turn["called"] = reply.callback and self._call_back(inbound, key, number, reply, now)
             return new, render(self.script, reply)
 
         try:
@@ -143,6 +156,8 @@ class Triage:
         reached = self._count(inbound.channel, turn)
         if reached and self.outbound:
             self.outbound.alert_clinic(self.script.name, reached, key, now)
+        if turn.get("called") and self.outbound:
+            self.outbound.alert_callback(self.script.name, turn["called"], key, now)
         if turn and self.checkins and inbound.reach:
             self._follow_up(inbound, turn, now)
         return Turn(body, reached)
@@ -161,6 +176,18 @@ class Triage:
                 inbound.delivery,
                 type(err).__name__,
             )
+
+    def _call_back(
+        self, inbound: Inbound, key: str, number: str, reply: engine.Reply, now: float
+    ) -> Outcome | None:
+        """Keep the call-back request the reply says is made, within the turn (so a store
+        fault gives the fallback reply instead); the advice it is for when it is new."""
+        record = callbacks.request(self.sealer, inbound.channel, number, reply.outcome, now)
+        if not self.store.add_callback(key, record, now):
+            return None  # one is open already: no duplicate, and the clinic knows of it
+        # The delivery id traces it; the number and the conversation stay out of the log.
+        log.info("call back requested on %s", inbound.delivery)
+        return reply.outcome
 
     def fallback(self, locale: str) -> engine.Reply:
         """The reply when the conversation cannot be read or saved: call for help, try later."""

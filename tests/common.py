@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,18 @@ def need(available: bool, what: str) -> None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{what} is required in CI")
         pytest.skip(f"{what} is not available here")
+
+
+def skill_command(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python -m skill ARGS` from the repository, as an operator runs it; its output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "skill", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def message_text(script, key: str, locale: str = "en-GB") -> str:

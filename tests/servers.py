@@ -39,6 +39,22 @@ def drop_keys(url: str) -> None:
         client.delete(key)
 
 
+def redis_values(url: str) -> bytes:
+    """Every value under the URL's prefix, read with Redis's own commands, as one byte string."""
+    base, prefix = url.split("?prefix=")
+    client = redis.Redis.from_url(base)
+    held = []
+    for key in client.scan_iter(f"{prefix}*"):
+        kind = client.type(key)
+        if kind == b"string":
+            held.append(client.get(key) or b"")
+        elif kind == b"hash":
+            held.extend(b"%s=%s" % pair for pair in client.hgetall(key).items())
+        elif kind == b"set":
+            held.extend(client.smembers(key))
+    return b"\n".join(held)
+
+
 def _wait_until(ready, what: str, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not ready():

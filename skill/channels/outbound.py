@@ -1,6 +1,7 @@
 """Texts sent outside a webhook reply, through Twilio's REST API, off the request thread.
 
-The clinic alert on urgent advice (ESCALATION_SMS_TO) goes this way, and any channel may use it
+The clinic alert on urgent advice (ESCALATION_SMS_TO) goes this way, as does the alert that a
+call back is waiting in the console (never with the runner's number), and any channel may use it
 to text someone. Sending never raises into the caller and never delays a reply: each text goes
 on its own thread, is retried on a fault worth retrying, and is logged without number or text.
 The check-in (skill.followup) sends on its worker's thread with `deliver`, which says how it
@@ -110,6 +111,14 @@ class OutboundSMS:
         self.send_later(self.clinic, clinic_alert(name, outcome, conversation, when))
         return True
 
+    def alert_callback(self, name: str, outcome: Outcome, conversation: str, when: float) -> bool:
+        """Tell the clinic a call back is waiting (once per request: the service alerts only
+        for a new one) when ESCALATION_SMS_TO is set; True if queued."""
+        if not self.clinic:
+            return False
+        self.send_later(self.clinic, clinic_alert(name, outcome, conversation, when, callback=True))
+        return True
+
     def _due(self, conversation: str, outcome: Outcome, when: float) -> bool:
         """Whether this conversation may alert now; if so, remember that it did."""
         with self._alerted_lock:
@@ -166,9 +175,17 @@ def _worth_retrying(err: Exception) -> bool:
     return True
 
 
-def clinic_alert(name: str, outcome: Outcome, conversation: str, when: float) -> str:
-    """The clinic's alert: level, condition, hashed conversation id and time; no message text."""
+def clinic_alert(
+    name: str, outcome: Outcome, conversation: str, when: float, *, callback: bool = False
+) -> str:
+    """The clinic's alert: level, condition, hashed conversation id and time, and whether a
+    call back is waiting; no message text, and no number (the console shows it to staff)."""
     stamp = datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if callback:
+        return (
+            f"{name}: a call back is waiting in the console, after {outcome.level} advice "
+            f"({outcome.title}) in conversation {conversation}, asked at {stamp}."
+        )
     return (
         f"{name} alert: {outcome.level} advice ({outcome.title}) given in conversation "
         f"{conversation} at {stamp}."

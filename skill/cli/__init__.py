@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -30,11 +31,26 @@ def reported(func):
     return run
 
 
-def state_store():
-    """The store the settings name, or None after printing why the settings are wrong."""
+def state_store(existing: bool = False):
+    """The store the settings name, or None after printing why the settings are wrong.
+
+    With `existing`, a SQLite file that is not there is a fault (a mistyped STATE_URL), not a
+    new store to make.
+    """
     try:
         settings = config.from_env()
     except config.SettingsError as err:
         print(f"setting fault: {err}", file=sys.stderr)
         return None
-    return open_store(settings.state_url, audit_seconds=settings.audit_days * 86400)
+    path = settings.state_url.removeprefix("sqlite:///")
+    if existing and path != settings.state_url and not Path(path).is_file():
+        print(
+            f"setting fault: STATE_URL={settings.state_url!r}: no database at {path}",
+            file=sys.stderr,
+        )
+        return None
+    return open_store(
+        settings.state_url,
+        audit_seconds=settings.audit_days * 86400,
+        callback_seconds=settings.callback_days * 86400,
+    )

@@ -1,18 +1,26 @@
-"""`purge`: delete expired conversations, delivery ids and old audit records."""
+"""`purge`: delete expired conversations, delivery ids, old audit records and call backs."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 from skill.cli import state_store
+from skill.stores import StoreUnavailable
 
 
 def purge(args) -> int:
-    """Delete expired conversations, delivery ids and audit records older than AUDIT_DAYS."""
-    store = state_store()
+    """Delete expired conversations and delivery ids, audit records older than AUDIT_DAYS and
+    call-back requests older than CALLBACK_DAYS."""
+    store = state_store(existing=True)
     if store is None:
         return 2
-    print(f"purged {store.purge(time.time())} expired records")
+    try:
+        gone = store.purge(time.time())
+    except StoreUnavailable as err:
+        print(f"purge: nothing purged, the store did not answer: {err}", file=sys.stderr)
+        return 1
+    print(f"purged {gone} expired records")
     return 0
 
 

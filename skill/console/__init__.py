@@ -11,6 +11,7 @@ import hmac
 from datetime import timedelta
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 
 from skill.console.views import bp
 from skill.service import get_triage
@@ -24,6 +25,17 @@ SECURITY_HEADERS = {
     ),
 }
 SESSION_HOURS = 8  # a working day; then sign in again
+
+
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Sessions for the console's pages only: the cookie is scoped to /console, so no other
+    request carries one, and opening an empty session for every webhook costs a signer each."""
+
+    def open_session(self, app, request):
+        """The signed-cookie session under /console; a null session elsewhere."""
+        if request.path.startswith("/console"):
+            return super().open_session(app, request)
+        return self.null_session_class()
 
 
 def init_app(app: Flask) -> None:
@@ -41,4 +53,5 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_SECURE=settings.app_env == "production",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
     )
+    app.session_interface = ConsoleSessions()
     app.register_blueprint(bp)

@@ -1,4 +1,5 @@
-"""The console's pages: sign-in and sign-out, the overview and its CSV, try and script."""
+"""The console's pages: sign-in and sign-out, the overview and its CSV, the call backs waiting,
+try and script."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, abort, redirect, render_template, request, session, url_for
 
 from skill import content
-from skill.console import accounts, diagram, guard, levels, overview
+from skill.console import accounts, callbacks, diagram, guard, levels, overview
 from skill.console import trial as trial_
 from skill.triage import render
 
@@ -66,7 +67,30 @@ def home():
         windows=overview.WINDOWS,
         chart=overview.chart(found["per_day"]),
         audit_days=guard.triage().settings.audit_days,
+        callbacks_on=guard.triage().settings.callbacks,
+        callbacks_waiting=len(guard.triage().store.callbacks(guard.triage().clock())),
     )
+
+
+@bp.get("/callbacks")
+def callbacks_page():
+    """The call backs waiting, oldest first, with each runner's number to ring."""
+    triage = guard.triage()
+    return render_template(
+        "console/callbacks.html",
+        page="callbacks",
+        waiting=callbacks.waiting(triage, triage.clock()),
+        settings=triage.settings,
+        levels=levels,
+        closed=request.args.get("closed") == "1",
+    )
+
+
+@bp.post("/callbacks/done")
+def callback_done():
+    """Mark a call back made: the request goes, and its number with it."""
+    guard.triage().store.close_callback(request.form.get("key", ""))
+    return redirect(url_for("console.callbacks_page", closed=1))
 
 
 @bp.get("/overview.csv")

@@ -455,6 +455,12 @@ MESSAGE_KEYS = (
     "checkin_same",
     "checkin_worse",
     "checkin_unclear",
+    "callback_offer",
+    "voice_callback_offer",
+    "callback_made",
+    "voice_callback_made",
+    "callback_again",
+    "voice_callback_again",
 )
 COMMANDS = ("help", "restart", "back", "more", "stop", "start")
 
@@ -486,7 +492,10 @@ def _load_messages(r: _Reader):
         top["vocabulary"], "vocabulary", required=("yes", "no", "unsure"), optional=("hedge",)
     )
     commands = r.mapping(
-        top["commands"], "commands", required=COMMANDS, optional=("thanks", "repeat", "forget")
+        top["commands"],
+        "commands",
+        required=COMMANDS,
+        optional=("thanks", "repeat", "forget", "callback"),
     )
     return (
         messages,

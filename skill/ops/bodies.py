@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # Twilio waits 15 s for the whole answer and Alexa 8 s; their bodies arrive in milliseconds.
 # A real request queued behind N slow clients on T threads waits about N / T * BODY_SECONDS.
 BODY_SECONDS = 1.0
+TICK = 0.1  # how often the deadlines are looked at
 
 
 def bound_bodies(app, max_bytes: int, seconds: float = BODY_SECONDS):
@@ -65,43 +66,44 @@ def _length(environ) -> int | None:
 
 class _Watchdog:
     """One thread per process that wakes request threads still reading a body at its deadline,
-    by shutting the socket's reading side (the writing side stays for the 408). One thread,
-    not a timer per request: starting a thread costs a good part of a turn."""
+    by shutting the socket's reading side (the writing side stays for the 408). It looks every
+    TICK seconds rather than being woken by each request: a request only puts its socket in a
+    dict, with no lock to hand over and no thread to switch to, on a path every webhook takes.
+    One thread, not a timer per request: starting a thread costs a good part of a turn."""
 
     def __init__(self):
         self._due: dict[int, tuple[float, socket.socket]] = {}
-        self._changed = threading.Condition()
         self._count = itertools.count()
+        self._starting = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def watch(self, sock: socket.socket, seconds: float) -> int:
-        """Shut `sock`'s reading side in `seconds` unless released first."""
-        with self._changed:
-            if self._thread is None or not self._thread.is_alive():  # none yet in this process
+        """Shut `sock`'s reading side in `seconds` (at most TICK later) unless released first."""
+        if self._thread is None or not self._thread.is_alive():  # none yet in this process
+            self._start()
+        token = next(self._count)  # dict and counter steps are atomic under the interpreter lock
+        self._due[token] = (time.monotonic() + seconds, sock)
+        return token
+
+    def release(self, token: int) -> None:
+        self._due.pop(token, None)
+
+    def _start(self) -> None:
+        with self._starting:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="body-deadlines", daemon=True
                 )
                 self._thread.start()
-            token = next(self._count)
-            self._due[token] = (time.monotonic() + seconds, sock)
-            self._changed.notify()
-            return token
-
-    def release(self, token: int) -> None:
-        with self._changed:
-            self._due.pop(token, None)
 
     def _run(self) -> None:
-        with self._changed:
-            while True:
-                now = time.monotonic()
-                for token, (due, sock) in list(self._due.items()):
-                    if due <= now:
-                        del self._due[token]
-                        with contextlib.suppress(OSError):  # the client has already closed it
-                            sock.shutdown(socket.SHUT_RD)
-                soonest = min((due for due, _ in self._due.values()), default=None)
-                self._changed.wait(None if soonest is None else soonest - now)
+        while True:
+            time.sleep(TICK)
+            now = time.monotonic()
+            for token, (due, sock) in list(self._due.items()):
+                if due <= now and self._due.pop(token, None):
+                    with contextlib.suppress(OSError):  # the client has already closed it
+                        sock.shutdown(socket.SHUT_RD)
 
 
 _WATCHDOG = _Watchdog()

@@ -18,6 +18,16 @@ Checkpoints (copying the write-ahead log back into the database, with an fsync) 
 otherwise run inside a commit every thousand pages, holding the write lock for as long as the
 disk takes; a thread of each process runs them instead, after every CHECKPOINT_EVERY commits.
 Commits under way still wait for a checkpoint's fsync, so the fewer checkpoints the better.
+
+A call-back request holds a sealed number, which must leave the files when the request goes:
+deletes overwrite what they free (secure_delete), and after deleting one a checkpoint empties
+the write-ahead log, whose older frames would still hold it.
+
+Faults in the files: a connection that failed is closed, so the next turn opens a new one (one
+opened while the file could not be written would be read-only for good), and one is refused
+while the file is unwritable; before each turn two cheap syscalls look whether the database
+was deleted or replaced (then the thread opens the new file, and every connection makes the
+tables it lacks) and whether the -shm file can be written (mapped, it would fault the worker).
 """
 
 from __future__ import annotations
@@ -29,11 +39,19 @@ import os
 import sqlite3
 import struct
 import threading
+import time
 import zlib
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
-from skill.stores import AUDIT_SECONDS, DEDUPE_SECONDS, PURGE_EVERY, StoreUnavailable, dumps
+from skill.stores import (
+    AUDIT_SECONDS,
+    CALLBACK_SECONDS,
+    DEDUPE_SECONDS,
+    PURGE_EVERY,
+    StoreUnavailable,
+    dumps,
+)
 
 log = logging.getLogger(__name__)
 # Counts a hit: a lapsed window starts again at one, a live one counts on; one statement.
@@ -42,6 +60,42 @@ _HIT = (
     "UPDATE SET count = CASE WHEN expires > ? THEN count + 1 ELSE 1 END, "
     "expires = CASE WHEN expires > ? THEN expires ELSE excluded.expires END RETURNING count"
 )
+# Adds a call-back request unless the conversation has one still open (an expired one is
+# replaced); changes one row when it was added.
+_ADD_CALLBACK = (
+    "INSERT INTO callbacks (key, record, expires) VALUES (?, ?, ?) ON CONFLICT (key) DO "
+    "UPDATE SET record = excluded.record, expires = excluded.expires WHERE callbacks.expires <= ?"
+)
+
+# Made on every new connection, so a file replaced or deleted while running gets its tables
+# again; when they exist, this reads the schema and writes nothing.
+_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS conversations (
+        key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS deliveries (
+        id TEXT PRIMARY KEY, result TEXT NOT NULL, expires REAL NOT NULL, key TEXT);
+    CREATE TABLE IF NOT EXISTS audits (
+        key TEXT NOT NULL, run TEXT NOT NULL, record TEXT NOT NULL,
+        expires REAL NOT NULL, written REAL, PRIMARY KEY (key, run));
+    CREATE INDEX IF NOT EXISTS conversations_expires ON conversations (expires);
+    CREATE INDEX IF NOT EXISTS deliveries_expires ON deliveries (expires);
+    CREATE INDEX IF NOT EXISTS audits_expires ON audits (expires);
+    CREATE TABLE IF NOT EXISTS staff (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS hits (
+        key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS callbacks (
+        key TEXT PRIMARY KEY, record TEXT NOT NULL, expires REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS callbacks_expires ON callbacks (expires);
+"""
+# Columns that files made before them gain: whose a delivery is (NULL: not forgotten with its
+# conversation, gone within DEDUPE_SECONDS anyway) and when an audit record was written (NULL:
+# kept to the expiry it was given). The index finds a conversation's deliveries on forgetting.
+_ADDED = {"deliveries": ("key", "TEXT"), "audits": ("written", "REAL")}
+_DELIVERY_INDEX = "CREATE INDEX IF NOT EXISTS deliveries_key ON deliveries (key)"
+# Audit records past their expiry, or written longer ago than AUDIT_DAYS says now.
+_OLD_AUDITS = "DELETE FROM audits WHERE expires <= ? OR written <= ?"
+# Readiness writes this row; purge sweeps it only once no probe has come for a day.
+_PROBE = "INSERT OR REPLACE INTO hits (key, count, expires) VALUES ('ready-probe', 0, ?)"
 
 STRIPES = 4096  # conversation locks: two turns share one only when their keys' hashes collide
 WRITE = 0  # the byte of the write lock; conversation locks follow it
@@ -55,45 +109,84 @@ _FLOCK = "hhqqi4x"  # struct flock on Linux: type, whence, start, length, pid
 class SQLiteStore:
     """One row per conversation in a SQLite file in WAL mode, beside its lock file."""
 
-    def __init__(self, path: str | Path, audit_seconds: float = AUDIT_SECONDS):
+    def __init__(
+        self,
+        path: str | Path,
+        audit_seconds: float = AUDIT_SECONDS,
+        callback_seconds: float = CALLBACK_SECONDS,
+    ):
+        if str(path) in ("", ":memory:"):
+            # Each connection (one a thread) would have a database of its own, or none at all.
+            raise ValueError(f"SQLite needs a file path, not {str(path)!r}")
         self.path = str(path)
-        self.audit_seconds = audit_seconds
+        self._shm = self.path + "-shm"
+        self.audit_seconds, self.callback_seconds = audit_seconds, callback_seconds
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._count = 0
         self._turn = threading.Lock()  # one turn at a time in this process (see above)
         self._started = threading.Lock()
         self._pid, self._due = 0, threading.Event()  # this process's checkpoint thread, if any
-        with self._db() as db:
-            db.executescript(
-                """
-                CREATE TABLE IF NOT EXISTS conversations (
-                    key TEXT PRIMARY KEY, state TEXT NOT NULL, expires REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS deliveries (
-                    id TEXT PRIMARY KEY, result TEXT NOT NULL, expires REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS audits (
-                    key TEXT NOT NULL, run TEXT NOT NULL, record TEXT NOT NULL,
-                    expires REAL NOT NULL, PRIMARY KEY (key, run));
-                CREATE INDEX IF NOT EXISTS conversations_expires ON conversations (expires);
-                CREATE INDEX IF NOT EXISTS deliveries_expires ON deliveries (expires);
-                CREATE INDEX IF NOT EXISTS audits_expires ON audits (expires);
-                CREATE TABLE IF NOT EXISTS staff (name TEXT PRIMARY KEY, record TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS hits (
-                    key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL);
-                """
-            )
+        try:
+            self._db()  # creates the file and its tables
+        except StoreUnavailable as err:
+            # Not fatal: a worker starting in a read-only window must still answer (with the
+            # fallback) and recover by itself; each turn tries again.
+            log.error("SQLite store not usable yet: %s", err)
+        self._drop()  # a thread that serves no turns would hold it, even once it is gone
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            # Autocommit mode: reads stand alone, writes open BEGIN IMMEDIATE themselves. The
-            # timeout only covers a writer that does not take the write lock (a sqlite3 shell).
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            db = self._open()
+            self._local.db = db
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        """A new connection, refused when it could only read (SQLite opens a file it cannot
+        write read-only without a word, and such a connection would fail every turn after)."""
+        # Autocommit mode: reads stand alone, writes open BEGIN IMMEDIATE themselves. The
+        # timeout only covers a writer that does not take the write lock (a sqlite3 shell).
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            if not os.access(self.path, os.W_OK):
+                raise StoreUnavailable(f"SQLite: {self.path} is not writable")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpoint thread's work
-            self._local.db = db
+            db.execute("PRAGMA secure_delete=ON")  # a deleted number's token is overwritten
+            db.executescript(_SCHEMA)
+            _add_columns(db)
+            # Kept open to see, one fstat a turn, whether the file was deleted or replaced.
+            self._local.file = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except BaseException:
+            db.close()
+            raise
         return db
+
+    def _drop(self, lock: bool = False) -> None:
+        """Close this thread's connection (and with `lock` its lock file), so that its next
+        turn opens afresh: after a failure it may be read-only, or on a file that is gone."""
+        for name, close in (("db", sqlite3.Connection.close), ("file", os.close)):
+            held = self._local.__dict__.pop(name, None)
+            if held is not None:
+                with suppress(sqlite3.Error, OSError):
+                    close(held)
+        held = self._local.__dict__.pop("lock", None) if lock else None
+        if held is not None:
+            os.close(held)
+
+    def _check(self) -> None:
+        """Two syscalls a turn, before SQLite touches its files: a connection whose file was
+        deleted or replaced is reopened (else it would write into a log the new file shares),
+        and unwritable files are refused (SQLite's mapped -shm file would fault, SIGBUS, and
+        kill the worker mid-request)."""
+        file = getattr(self._local, "file", None)
+        if file is not None and os.fstat(file).st_nlink == 0:
+            log.error("SQLite database file was deleted or replaced: opening it afresh")
+            self._drop(lock=True)  # the lock file may have gone with it
+        if not os.access(self._shm, os.W_OK) and os.path.exists(self._shm):
+            raise StoreUnavailable(f"SQLite: {self._shm} is not writable")
 
     @contextmanager
     def _locked(self, byte: int):
@@ -116,13 +209,18 @@ class SQLiteStore:
         """The write lock and one SQLite write transaction, committed unless the block raises."""
         with self._locked(WRITE) if _SETLKW else nullcontext():
             db = self._db()
-            db.execute("BEGIN IMMEDIATE")
             try:
+                db.execute("BEGIN IMMEDIATE")
                 yield db
+                db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                # SQLite has already rolled back after most write faults (a full disk, a
+                # read-only file): a ROLLBACK then would raise and hide the real cause.
+                if db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                self._drop()
                 raise
-            db.execute("COMMIT")
         self._count += 1
         if self._count % CHECKPOINT_EVERY == 0:
             self._checkpointer().set()
@@ -141,22 +239,29 @@ class SQLiteStore:
             return self._due
 
     def _checkpoints(self, due: threading.Event) -> None:
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
         while due.wait():
             due.clear()
+            # A connection of its own each time: one kept would go on copying the log into the
+            # old file, were the database deleted or replaced.
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
             try:
                 # Passive: copies what no reader still needs, never waiting for the writers.
                 db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error as err:
-                log.warning("SQLite checkpoint failed: %s", err)
+                log.warning("SQLite checkpoint failed: %s", _cause(err))
+            finally:
+                db.close()
 
     def transact(self, key, change, *, now, ttl, dedupe=None, audit=None):
         stripe = 1 + zlib.crc32(key.encode()) % STRIPES
         try:
-            with self._turn, self._locked(stripe):
-                return self._transact(key, change, now, ttl, dedupe, audit)
+            with self._turn:
+                self._check()
+                with self._locked(stripe):
+                    return self._transact(key, change, now, ttl, dedupe, audit)
         except sqlite3.Error as err:
-            raise StoreUnavailable(f"SQLite: {err}") from err
+            self._drop()
+            raise StoreUnavailable(_cause(err)) from err
 
     def _transact(self, key, change, now, ttl, dedupe, audit):
         # Only turns holding this conversation's lock write its row, so what is read here stays
@@ -173,13 +278,17 @@ class SQLiteStore:
         new, result = change(json.loads(state) if state else None)
         # Everything is worked out before the write lock is taken, so it is held only to write.
         record = audit(new) if audit and new is not None else None
-        run = (key, record[0], dumps(record[1]), now + self.audit_seconds) if record else None
+        run = (key, record[0], dumps(record[1]), now + self.audit_seconds, now) if record else None
         row = dumps(new) if new is not None else None
         kept = dumps(result) if dedupe else None
+        called = 0
         with self._writing() as db:
             if row is None:
                 db.execute("DELETE FROM conversations WHERE key = ?", (key,))
                 db.execute("DELETE FROM audits WHERE key = ?", (key,))
+                called = db.execute("DELETE FROM callbacks WHERE key = ?", (key,)).rowcount
+                # Their replies hold advice; this delivery's own (the forgetting) is kept below.
+                db.execute("DELETE FROM deliveries WHERE key = ?", (key,))
             else:
                 db.execute(
                     "INSERT OR REPLACE INTO conversations (key, state, expires) VALUES (?, ?, ?)",
@@ -187,14 +296,18 @@ class SQLiteStore:
                 )
             if run:
                 db.execute(
-                    "INSERT OR REPLACE INTO audits (key, run, record, expires) VALUES (?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO audits (key, run, record, expires, written) "
+                    "VALUES (?, ?, ?, ?, ?)",
                     run,
                 )
             if kept is not None:
                 db.execute(
-                    "INSERT OR REPLACE INTO deliveries (id, result, expires) VALUES (?, ?, ?)",
-                    (dedupe, kept, now + DEDUPE_SECONDS),
+                    "INSERT OR REPLACE INTO deliveries (id, result, expires, key) "
+                    "VALUES (?, ?, ?, ?)",
+                    (dedupe, kept, now + DEDUPE_SECONDS, key),
                 )
+        if called:
+            self._scrub()
         if self._count % PURGE_EVERY == 0:
             self.purge(now)
         return result
@@ -206,18 +319,40 @@ class SQLiteStore:
         return [json.loads(record) for (record,) in rows]
 
     def purge(self, now):
-        with self._writing() as db:
-            return sum(
-                db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
-                for table in ("conversations", "deliveries", "audits", "hits")
-            )
+        try:
+            with self._writing() as db:
+                audits = db.execute(_OLD_AUDITS, (now, now - self.audit_seconds)).rowcount
+                counts = {
+                    table: db.execute(f"DELETE FROM {table} WHERE expires <= ?", (now,)).rowcount
+                    for table in ("conversations", "deliveries", "hits", "callbacks")
+                }
+        except sqlite3.Error as err:
+            raise StoreUnavailable(_cause(err)) from err
+        if counts["callbacks"]:
+            self._scrub()
+        return audits + sum(counts.values())
+
+    def _scrub(self) -> None:
+        """Copy the write-ahead log into the database and empty it: its older frames still
+        hold a call-back request just deleted (secure_delete zeroed it in the database)."""
+        with self._locked(WRITE) if _SETLKW else nullcontext():
+            busy, _, _ = self._db().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:  # a reader held on to an older snapshot: the next scrub or checkpoint will do
+            log.warning("SQLite log not emptied after deleting a call-back request")
 
     def ping(self):
+        """True when a write goes through, as a turn's would: a row of its own, rewritten."""
         try:
-            self._db().execute("SELECT 1").fetchone()
+            with self._turn:
+                self._check()
+                with self._writing() as db:
+                    db.execute(_PROBE, (time.time() + 86400,))
             return True
-        except sqlite3.Error:
-            return False
+        except sqlite3.Error as err:
+            log.warning("SQLite store not ready: %s", _cause(err))
+        except StoreUnavailable as err:
+            log.warning("SQLite store not ready: %s", err)
+        return False
 
     def all_audits(self, now):
         rows = self._db().execute("SELECT record FROM audits WHERE expires > ?", (now,))
@@ -241,6 +376,38 @@ class SQLiteStore:
         with self._writing() as db:
             # A lapsed window starts again at one; a live one counts on. One statement: atomic.
             return db.execute(_HIT, (key, now + window, now, now)).fetchone()[0]
+
+    def add_callback(self, key, record, now):
+        values = (key, dumps(record), now + self.callback_seconds, now)
+        with self._writing() as db:
+            return db.execute(_ADD_CALLBACK, values).rowcount > 0
+
+    def callbacks(self, now):
+        rows = self._db().execute(
+            "SELECT key, record FROM callbacks WHERE expires > ? ORDER BY expires", (now,)
+        )
+        return [{**json.loads(record), "key": key} for key, record in rows]
+
+    def close_callback(self, key):
+        with self._writing() as db:
+            closed = db.execute("DELETE FROM callbacks WHERE key = ?", (key,)).rowcount > 0
+        if closed:
+            self._scrub()
+        return closed
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    """Give an older file the columns added since it was made, once, and their index."""
+    for table, (column, kind) in _ADDED.items():
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            with suppress(sqlite3.OperationalError):  # another process added it first
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    db.execute(_DELIVERY_INDEX)
+
+
+def _cause(err: Exception) -> str:
+    """What went wrong, for the log: SQLite's error code and message (they hold no data)."""
+    return f"SQLite {getattr(err, 'sqlite_errorname', type(err).__name__)}: {err}"
 
 
 def _hold(fd: int, byte: int, take: bool) -> None:

@@ -18,6 +18,9 @@ from skill.triage import render, understand
 MAX_MISSES = 3  # unreadable answers to one question before the safe ending
 # Advice that ends with the check-in offer, where the channel can text the runner later.
 OFFER_LEVELS = (Level.SELF_CARE, Level.CONSULTATION, Level.CONSULTATION_24)
+# Advice to see someone, but not at once, offers a call back (docs/callbacks.md): an
+# emergency's advice is to go or call now, and self-care needs no call.
+CALLBACK_LEVELS = (Level.CONSULTATION, Level.CONSULTATION_24)
 
 
 class Event(Enum):
@@ -52,6 +55,8 @@ class Reply:
     booked: bool = False
     after: float = 0.0
     forget: bool = False  # the runner asked to be forgotten (STOP): pending check-ins go too
+    call_offer: bool = False  # the advice, with the offer of a call back from the clinic
+    callback: bool = False  # the runner asked for a call back: the service keeps the request
 
     @property
     def text(self) -> str:
@@ -89,6 +94,7 @@ def step(
     ttl_seconds: float,
     answering: str | None = None,
     offer: float | None = None,
+    callbacks: bool = False,
 ) -> tuple[dict | None, Reply]:
     """Take one message or event; return the new state (None: forget it) and the reply.
 
@@ -96,12 +102,18 @@ def step(
     the message was given at; when the conversation stands elsewhere, the message's red flags
     count but its answer does not, and the reply says where the conversation stands.
     `offer`, where the channel can text the runner later, is the check-in's delay in seconds:
-    advice at an OFFER_LEVELS level then ends with the offer, and a yes to it books it."""
-    state, reply = _step(script, state, message, now, locale, ttl_seconds, answering)
-    return _offering(state, reply, offer)
+    advice at an OFFER_LEVELS level then ends with the offer, and a yes to it books it.
+    `callbacks`: the clinic can ring this runner back, so consultation advice offers it and
+    CALL after it asks for it (Reply.callback)."""
+    state, reply = _step(script, state, message, now, locale, ttl_seconds, answering, callbacks)
+    state, reply = _offering(state, reply, offer)
+    asked = bool(state and state.get("callback"))  # asked for already: not offered again
+    if callbacks and state and not asked and _offers(reply):
+        reply = replace(reply, call_offer=True)
+    return state, reply
 
 
-def _step(script, state, message, now, locale, ttl_seconds, answering):
+def _step(script, state, message, now, locale, ttl_seconds, answering, callbacks):
     if message is Event.CLOSE:
         return _close(state, now), Reply(script, locale, ended=True, silent=True)
     words = "" if isinstance(message, Event) else message  # an event has no words
@@ -122,7 +134,19 @@ def _step(script, state, message, now, locale, ttl_seconds, answering):
         opening = "" if command else text
         return _open(script, state, opening, now, notices)
     state = {**state, "updated": now}
+    if command == "callback" and not (callbacks and state["outcome"]):
+        command = None  # a call back is not on offer: the word is read as any other
     return _continue(script, state, message, text, command, now, answering)
+
+
+def _callable(outcome: Outcome) -> bool:
+    """Whether this advice offers a call back, where the channel can take one."""
+    return outcome.level in CALLBACK_LEVELS
+
+
+def _offers(reply: Reply) -> bool:
+    """Whether the reply gives advice that offers a call back (its short or long form)."""
+    return bool(reply.outcome) and not reply.brief and _callable(reply.outcome)
 
 
 def _continue(script, state, message, text: str, command, now: float, answering):
@@ -215,6 +239,8 @@ def _after(script: Script, state: dict, text: str, command: str | None, found):
         return state, _speak(script, state, ["help"])
     if command == "repeat" or not text:
         return state, _speak(script, state, ["finished"])
+    if command == "callback" and _callable(script.outcomes[state["outcome"]]):
+        return _call_back(script, state)
     key = "after_thanks" if command == "thanks" else "after_advice"
     return state, replace(_speak(script, state, [key]), brief=True)
 
@@ -268,6 +294,14 @@ def _checkin(script: Script, state: dict, text: str, found, now: float):
     if found.weak:
         return _check(script, state, found.weak, script.start, ["checkin_worse"])
     return _open(script, state, text, now, ["checkin_worse"])
+
+
+def _call_back(script: Script, state: dict):
+    """CALL after the advice: the request is made (again: the service keeps one per
+    conversation), and the reply says the clinic will ring."""
+    key = "callback_again" if state.get("callback") else "callback_made"
+    state = {**state, "callback": True}
+    return state, replace(_speak(script, state, [key]), brief=True, callback=True)
 
 
 def _elsewhere(script: Script, state: dict, text: str, found):

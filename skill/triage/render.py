@@ -25,11 +25,14 @@ def text(script: Script, reply: Reply, *, title: Callable[[str], str] | None = N
         lines[-1] = f"{title(reply.outcome.title)}\n{lines[-1]}"
     if reply.offer:  # after the advice, apart from it: channels without check-ins lack it
         lines.append(checkin_line(script, reply, "checkin_offer"))
+    if reply.call_offer:  # its own line below the advice, whose words stay the clinicians' own
+        lines.append(script.fill(script.messages["callback_offer"], reply.locale))
     return "\n".join(line for line in lines if line)
 
 
 def speech(script: Script, reply: Reply, *, keypad: bool = True) -> str:
-    """The reply for hearing, with keypad choices (a phone) or without (a speaker)."""
+    """The reply for hearing, with keypad choices (a phone) or without (a speaker); a call
+    offers a call back on its menu after the advice (skill.channels.voice.menu)."""
     if reply.silent:
         return ""
     lines = [*notices(script, reply, voice=True), body(script, reply, voice=True, keypad=keypad)]

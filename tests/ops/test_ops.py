@@ -122,6 +122,8 @@ def test_a_request_id_is_made_when_none_or_a_strange_one_is_given(client):
             {**PRODUCTION, "TWILIO_API_BASE": "http://127.0.0.1:8099"},
             "APP_ENV=production refuses to start: TWILIO_API_BASE is not an https address",
         ),
+        ({"STATE_URL": "sqlite:///"}, "STATE_URL='sqlite:///': SQLite needs a file path"),
+        ({"STATE_URL": "sqlite:///:memory:"}, "SQLite needs a file path"),
     ],
 )
 def test_each_wrong_setting_is_named(env, fault):

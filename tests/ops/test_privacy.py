@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import subprocess
-import sys
 import time
 
 import requests
@@ -16,7 +14,7 @@ from skill.safety import vignettes
 from skill.service import Inbound, Triage, get_triage
 from skill.stores import conversation_key, open_store
 from skill.triage import render
-from tests.common import PUBLIC_VIGNETTES, ROOT
+from tests.common import PUBLIC_VIGNETTES, free_port, skill_command, twilio_id
 from tests.texting import advised, asked, form, post, said
 
 RUNNER = "+447700900321"
@@ -81,21 +79,37 @@ def test_forget_me_deletes_the_conversation_and_its_audit_at_once(settings, scri
     assert text(client, RUNNER, "hello").startswith(script.fill(script.messages["intro"], "en-GB"))
 
 
+def test_stop_drops_the_replies_kept_for_retries_yet_a_retried_stop_is_answered_alike(
+    settings, script
+):
+    client = create_app(settings, script).test_client()
+    first = said(post(client, form(RUNNER, "my hip hurts", sid=twilio_id("SM", "p1"))))
+    answer = form(RUNNER, vignettes.answer_for(asked(script, first), {}), twilio_id("SM", "p2"))
+    advice = post(client, answer)
+    stop = form(RUNNER, "STOP", sid=twilio_id("SM", "p3"))
+    assert post(client, stop).data == post(client, stop).data
+    # Twilio retrying the earlier delivery finds no reply kept: a fresh start, not the old words.
+    assert post(client, answer).data != advice.data
+
+
+def run_purge(folder, state_url: str, audit_days: str = "30"):
+    """`python -m skill purge` with these settings (and no .env of a developer's)."""
+    env = {
+        **os.environ,
+        "STATE_URL": state_url,
+        "AUDIT_DAYS": audit_days,
+        "ENV_FILE": str(folder / "none.env"),
+    }
+    return skill_command("purge", env=env)
+
+
 def test_purge_command_deletes_audits_older_than_audit_days(tmp_path, settings, script):
     store = open_store(f"sqlite:///{tmp_path / 'audit.db'}", audit_seconds=30 * 86400)
     now = time.time()
     for address, age_days in (("+447700900001", 31), ("+447700900002", 29)):
         past = Triage(script, store, settings, clock=lambda age=age_days: now - age * 86400)
         past.converse(Inbound("sms", address, "my hip hurts"), render.text)
-    env = {**os.environ, "STATE_URL": f"sqlite:///{tmp_path / 'audit.db'}", "AUDIT_DAYS": "30"}
-    done = subprocess.run(
-        [sys.executable, "-m", "skill", "purge"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_purge(tmp_path, f"sqlite:///{tmp_path / 'audit.db'}", "30")
     assert done.returncode == 0, done.stderr
     # both conversations were idle past CONVERSATION_TTL_HOURS; one audit record was too old
     assert done.stdout.strip() == "purged 3 expired records"
@@ -111,3 +125,30 @@ def test_the_development_server_logs_request_lines_without_their_query(live_serv
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert any("GET /healthz HTTP" in line for line in lines), lines
     assert not any(RUNNER.lstrip("+") in line or "hip" in line for line in lines), lines
+
+
+def test_purge_holds_records_kept_before_to_a_lowered_audit_days(tmp_path, settings, script):
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    store, now = open_store(url, audit_seconds=30 * 86400), time.time()
+    past = Triage(script, store, settings, clock=lambda: now - 10 * 86400)
+    past.converse(Inbound("sms", RUNNER, "my hip hurts"), render.text)
+    key = conversation_key(settings.state_secret, "sms", RUNNER)
+    assert len(store.audits(key, now)) == 1  # kept 30 days when it was written
+    done = run_purge(tmp_path, url, "5")
+    assert done.returncode == 0, done.stderr
+    assert store.audits(key, now) == [], "AUDIT_DAYS lowered to 5: a 10-day-old record goes"
+
+
+def test_purge_refuses_a_database_that_is_not_there(tmp_path):
+    typo = tmp_path / "var" / "triag.db"
+    done = run_purge(tmp_path, f"sqlite:///{typo}")
+    assert done.returncode != 0
+    assert f"no database at {typo}" in done.stderr
+    assert not typo.exists() and not typo.parent.exists(), "nothing made at a mistyped path"
+
+
+def test_purge_fails_when_redis_does_not_answer(tmp_path):
+    done = run_purge(tmp_path, f"redis://127.0.0.1:{free_port()}/0")
+    assert done.returncode == 1
+    assert "nothing purged, the store did not answer" in done.stderr
+    assert "purged" not in done.stdout

@@ -6,9 +6,13 @@ Every turn is a signed Twilio messaging webhook; its MessageSid is the delivery 
 from __future__ import annotations
 
 import json
+import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
+import redis
 import requests
 
 from app import create_app
@@ -139,6 +143,46 @@ def test_a_redis_outage_gets_a_safe_answer_and_conversations_resume(tmp_path, sc
         assert "store unavailable" in server.logs()
     finally:
         server.stop()
+        redis_server.kill()
+
+
+def test_a_hung_redis_answers_36_webhooks_with_the_fallback_within_alexas_8_s(tmp_path, script):
+    redis_server = RedisServer()
+    # The repository's serving settings: 2 workers of 4 threads (gunicorn.conf.py).
+    env = {"STATE_URL": redis_server.url, "STATE_SECRET": SECRET}
+    server = Gunicorn(tmp_path / "svc", env, workers=2)
+    try:
+        assert asked(script, send(server, "my hip hurts"))
+        redis_server.proc.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
+        started = time.monotonic()
+
+        def webhook(n: int) -> tuple[str, float]:
+            reply = send(server, "my hip hurts", address=f"+4477009{n:05d}")
+            return reply, time.monotonic() - started
+
+        with ThreadPoolExecutor(36) as pool:
+            answers = list(pool.map(webhook, range(36)))
+        # The product's promise: every webhook answered in time for the slowest platform.
+        assert max(seconds for _, seconds in answers) < 8
+        for reply, _ in answers:
+            assert script.locales["en-GB"].emergency in reply
+            assert message_text(script, "store_down") in reply
+    finally:
+        redis_server.proc.send_signal(signal.SIGCONT)
+        server.stop()
+        redis_server.kill()
+
+
+def test_readiness_sees_a_redis_that_answers_but_refuses_writes(settings, script):
+    redis_server = RedisServer()
+    try:
+        client = create_app(replace(settings, state_url=redis_server.url), script).test_client()
+        assert client.get("/readyz").status_code == 200
+        full = redis.Redis.from_url(redis_server.url)
+        full.config_set("maxmemory-policy", "noeviction")
+        full.config_set("maxmemory", 1)  # full: PING still answers, every write is refused
+        assert client.get("/readyz").status_code == 503
+    finally:
         redis_server.kill()
 
 

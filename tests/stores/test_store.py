@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sqlite3
 import threading
 
 import pytest
 
 from skill.stores import DEDUPE_SECONDS, open_store
-from tests.servers import drop_keys, shared_redis_url
+from tests.servers import drop_keys, redis_values, shared_redis_url
 
 NOW = 1_000_000.0
 TTL = 3600.0
@@ -70,8 +71,26 @@ def test_audit_records_outlive_the_conversation_until_purged(store):
     assert store.audits("sms:a", NOW + TTL + 1) == [{"n": 1}, {"n": 2}]
     assert store.audits("sms:a", NOW + 8 * 86400) == []
     gone = store.purge(NOW + 8 * 86400)
-    # Redis expires keys itself; the others delete the conversation and both audit rows
-    assert gone == (0 if hasattr(store, "redis") else 3)
+    # Redis expires the conversation itself; the others delete it and both audit rows
+    assert gone == (2 if hasattr(store, "redis") else 3)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_purge_holds_kept_audit_records_to_a_lowered_audit_days(kind, tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}" if kind == "sqlite" else shared_redis_url()
+    try:
+        kept_long = open_store(url, audit_seconds=30 * 86400)
+        kept_long.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL, audit=lambda s: ("run", s))
+        kept_long.transact(
+            "sms:b", put({"n": 2}), now=NOW + 9 * 86400, ttl=TTL, audit=lambda s: ("run", s)
+        )
+        lowered = open_store(url, audit_seconds=5 * 86400)
+        lowered.purge(NOW + 10 * 86400)
+        assert lowered.audits("sms:a", NOW + 10 * 86400) == [], "written 10 days ago: gone"
+        assert lowered.audits("sms:b", NOW + 10 * 86400) == [{"n": 2}], "1 day old: kept"
+    finally:
+        if kind == "redis":
+            drop_keys(url)
 
 
 def test_dedupe_returns_the_stored_result_without_running_change(store):
@@ -88,6 +107,36 @@ def test_dedupe_returns_the_stored_result_without_running_change(store):
     assert store.transact("sms:a", change, now=NOW, ttl=TTL, dedupe="SM2") == "reply 2"
     later = NOW + DEDUPE_SECONDS + 1
     assert store.transact("sms:a", change, now=later, ttl=TTL, dedupe="SM1") == "reply 3"
+
+
+def test_forgetting_drops_the_conversations_kept_replies_but_answers_its_retry(store):
+    def reply(text):
+        return lambda old: ({"n": 1}, text)
+
+    store.transact("sms:a", reply("advice for a"), now=NOW, ttl=TTL, dedupe="SM1")
+    store.transact("sms:b", reply("advice for b"), now=NOW, ttl=TTL, dedupe="SM2")
+    stop = store.transact("sms:a", lambda old: (None, "stopped"), now=NOW, ttl=TTL, dedupe="SM3")
+    # A retried STOP gets the same answer without running again (nothing personal in it).
+    assert store.transact("sms:a", reply("ran again"), now=NOW, ttl=TTL, dedupe="SM3") == stop
+    # The advice kept for a's earlier delivery is gone; another conversation's stays.
+    assert store.transact("sms:a", reply("fresh"), now=NOW, ttl=TTL, dedupe="SM1") == "fresh"
+    assert store.transact("sms:b", reply("ran again"), now=NOW, ttl=TTL, dedupe="SM2") == (
+        "advice for b"
+    )
+
+
+def test_a_file_made_before_deliveries_named_their_conversation_still_forgets(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE deliveries (id TEXT PRIMARY KEY, result TEXT, expires REAL)")
+        db.execute("INSERT INTO deliveries VALUES ('SM0', '\"old\"', ?)", (NOW + TTL,))
+    store = open_store(f"sqlite:///{path}")
+    assert store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL, dedupe="SM0") == "old"
+    store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL, dedupe="SM1")
+    store.transact("sms:a", put(None), now=NOW, ttl=TTL, dedupe="SM2")
+    assert store.transact("sms:a", lambda old: (old, "fresh"), now=NOW, ttl=TTL, dedupe="SM1") == (
+        "fresh"
+    )
 
 
 def run_threads(count, work):
@@ -224,3 +273,89 @@ def test_worker_processes_sharing_a_store_lose_nothing_and_answer_a_delivery_onc
     finally:
         if kind == "redis":
             drop_keys(url)
+
+
+# Call-back requests: what the service keeps is opaque to the store, here a made-up token.
+TOKEN = "gAAAAABsealed-number-token"
+
+
+def callback(n: int = 1) -> dict:
+    return {"number": f"{TOKEN}-{n}", "outcome": "gtps", "level": "consultation", "requested": n}
+
+
+def test_one_open_callback_per_conversation_listed_oldest_first(store):
+    assert store.add_callback("sms:b", callback(2), NOW + 1) is True
+    assert store.add_callback("sms:a", callback(1), NOW) is True
+    assert store.add_callback("sms:a", callback(3), NOW + 2) is False  # no duplicate
+    listed = store.callbacks(NOW + 3)
+    assert [(c["key"], c["number"]) for c in listed] == [
+        ("sms:a", f"{TOKEN}-1"),
+        ("sms:b", f"{TOKEN}-2"),
+    ]
+    assert listed[0]["outcome"] == "gtps" and listed[0]["level"] == "consultation"
+
+
+def test_closing_a_callback_deletes_it_and_lets_a_new_one_be_made(store):
+    store.add_callback("sms:a", callback(1), NOW)
+    assert store.close_callback("sms:a") is True
+    assert store.close_callback("sms:a") is False
+    assert store.callbacks(NOW) == []
+    assert store.add_callback("sms:a", callback(2), NOW + 1) is True
+
+
+def test_callbacks_expire_after_callback_seconds_and_purge_deletes_them(store):
+    store.add_callback("sms:a", callback(1), NOW)
+    assert len(store.callbacks(NOW + 7 * 86400 - 1)) == 1
+    later = NOW + 7 * 86400 + 1
+    assert store.callbacks(later) == []
+    assert store.purge(later) == (0 if hasattr(store, "redis") else 1)  # Redis expires it
+    assert store.add_callback("sms:a", callback(2), later) is True  # the old one is no block
+
+
+def test_forgetting_a_conversation_deletes_its_callback_made_in_the_same_turn(store):
+    def ask(old):
+        store.add_callback("sms:a", callback(1), NOW)  # as the service does, within the turn
+        return {"n": 1}, None
+
+    store.transact("sms:a", ask, now=NOW, ttl=TTL)
+    store.add_callback("sms:b", callback(2), NOW)
+    assert len(store.callbacks(NOW)) == 2
+    store.transact("sms:a", put(None), now=NOW, ttl=TTL)  # STOP
+    assert [c["key"] for c in store.callbacks(NOW)] == ["sms:b"]
+
+
+def _files(path) -> bytes:
+    """Every byte SQLite keeps for a database: the file, its write-ahead log and lock file."""
+    return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+
+
+@pytest.mark.parametrize("how", ["closed", "forgotten", "purged"])
+def test_a_deleted_callback_leaves_no_trace_in_the_sqlite_files(tmp_path, how):
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:///{path}")
+    store.transact("sms:a", put({"n": 1}), now=NOW, ttl=TTL)
+    store.add_callback("sms:a", callback(1), NOW)
+    store.add_callback("sms:b", callback(2), NOW + 1)
+    assert f"{TOKEN}-1".encode() in _files(path)
+    if how == "closed":
+        store.close_callback("sms:a")
+    elif how == "forgotten":
+        store.transact("sms:a", put(None), now=NOW, ttl=TTL)
+    else:
+        assert store.purge(NOW + 7 * 86400 + 0.5) == 2  # the conversation and a's request
+    assert f"{TOKEN}-1".encode() not in _files(path)
+    assert f"{TOKEN}-2".encode() in _files(path)
+
+
+def test_a_deleted_callback_leaves_no_key_in_redis():
+    url = shared_redis_url()
+    store = open_store(url)
+    try:
+        store.add_callback("sms:a", callback(1), NOW)
+        assert TOKEN.encode() in redis_values(url)
+        ttl = store.redis.pttl(store._key("callback", "sms:a"))
+        assert 0 < ttl <= 7 * 86400 * 1000  # Redis expires it on its own too
+        store.close_callback("sms:a")
+        assert TOKEN.encode() not in redis_values(url)
+    finally:
+        drop_keys(url)

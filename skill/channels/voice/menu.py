@@ -1,6 +1,7 @@
 """The menu after the advice: hear it again (1), be put through to the clinic (2, when offered),
-more detail (3), a check-in text (4, when offered). Words said here still go to the engine, so
-a red flag spoken now counts."""
+more detail (3), a check-in text (4, when offered), a call back to the caller's number (5, when
+offered: docs/callbacks.md). Words said here still go to the engine, so a red flag spoken now
+counts."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from skill.content import Level, Outcome, Script
 from skill.triage.engine import Event, Reply
 
 
-def offers(settings: Settings, outcome: Outcome) -> list[str]:
-    """The message keys of what the menu offers, in the order they are said."""
-    return ["voice_repeat", *(["voice_clinic"] if dials(settings, outcome) else []), "voice_more"]
+def offers(settings: Settings, reply: Reply) -> list[str]:
+    """The message keys of what the menu after this advice offers, in the order they are said."""
+    clinic = ["voice_clinic"] if dials(settings, reply.outcome) else []
+    callback = ["voice_callback_offer"] if reply.call_offer else []
+    return ["voice_repeat", *clinic, "voice_more", *callback]
 
 
 def hints(script: Script) -> tuple[str, ...]:
@@ -27,12 +30,15 @@ def connects(settings: Settings, step: CallStep, reply: Reply) -> bool:
     return chose and reply.outcome is not None and dials(settings, reply.outcome)
 
 
-def choice(script: Script, step: CallStep) -> str | Event:
-    """What the engine reads for any other choice on the menu."""
+def choice(script: Script, step: CallStep, settings: Settings) -> str | Event:
+    """What the engine reads for any other choice on the menu: 4 is yes to the check-in and 5
+    is CALL where call backs are on (the engine takes each only after advice that offers it)."""
     if step.digits == "3":
         return script.commands["more"][0]
     if step.digits == "4":  # the check-in's yes; the engine books it only where it was offered
         return script.checkin_answers["yes"][0]
+    if step.digits == "5" and settings.callbacks and "callback" in script.commands:
+        return script.commands["callback"][0]
     # Any other key, or words that are not a command, gives the advice again.
     return Event.REPEAT if step.digits else step.said
 

@@ -99,7 +99,7 @@ class Speaker:
         self._say(response, render.speech(self.script, reply))
         if urgent:
             self._say(response, self._text("voice_emergency"))
-        offers = menu.offers(self.settings, outcome)
+        offers = menu.offers(self.settings, reply)
         gather = self._gather(response, self._url(end=outcome.id), menu.hints(self.script), 1)
         said = [self._text(key) for key in offers]
         if reply.offer:  # the check-in, by keypad: its text goes to the caller's number

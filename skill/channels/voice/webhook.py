@@ -39,7 +39,14 @@ def call():
     # A check-in after a call goes by SMS to the caller's number, when the call shows one.
     reach = ("sms", step.caller) if CALLER.fullmatch(step.caller or "") else None
     inbound = Inbound(
-        CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place, reach=reach
+        CHANNEL,
+        call_sid,
+        step.said,
+        step.delivery,
+        locale,
+        place=step.place,
+        reach=reach,
+        phone=step.caller,
     )
     speaker = Speaker(triage.script, triage.settings, locale, step.step)
     return base.answer(
@@ -76,7 +83,7 @@ def _answer(triage: Triage, step: calls.CallStep, inbound: Inbound, speaker: Spe
     says how to read the request; the engine checks its place against the stored state."""
     script = triage.script
     if step.outcome:
-        said = menu.choice(script, step)
+        said = menu.choice(script, step, triage.settings)
         return _converse(triage, dataclasses.replace(inbound, message=said), step, speaker)
     question = step.question
     if question and step.confirm is not None:
