@@ -70,6 +70,20 @@ def twilio_api():
 
 
 @pytest.fixture
+def checkin_settings(settings, twilio_api):
+    """Settings that text through the stand-in (`twilio_api`), check-ins due a second after the
+    yes, at any hour."""
+    return replace(
+        settings,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_from="+447700900999",
+        twilio_api_base=twilio_api.base,
+        checkin_after=1.0,
+        quiet_hours=None,
+    )
+
+
+@pytest.fixture
 def texting_settings(settings):
     """Settings that send texts from a Twilio account, the clinic alert included."""
     return replace(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from skill import config
+from skill import config, content
 from skill.stores import open_store
 
 
@@ -29,6 +29,16 @@ def reported(func):
             return 2
 
     return run
+
+
+def served():
+    """The content and the settings a server starts with, or None after printing why not."""
+    try:
+        script = content.load()
+        return script, config.from_env(locales=tuple(script.locales))
+    except (content.ContentError, config.SettingsError) as err:
+        print(f"not starting: {err}", file=sys.stderr)
+        return None
 
 
 def state_store(existing: bool = False):

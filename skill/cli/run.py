@@ -3,9 +3,7 @@ check-in jobs run on threads of the same process, so a trial needs nothing else 
 
 from __future__ import annotations
 
-import sys
-
-from skill import config, content
+from skill.cli import served
 from skill.followup import queue
 
 
@@ -13,12 +11,10 @@ def run(args) -> int:
     """Serve on HOST:PORT (the environment first, then .env) with the development server."""
     from app import create_app  # the whole app and its channels: only this command needs them
 
-    try:
-        script = content.load()
-        settings = config.from_env(locales=tuple(script.locales))
-    except (content.ContentError, config.SettingsError) as err:
-        print(f"not starting: {err}", file=sys.stderr)
+    loaded = served()
+    if loaded is None:
         return 2
+    script, settings = loaded
     app = create_app(settings, script)
     checkins = app.extensions.get("checkins")
     if checkins:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from skill import config, content
 from skill.channels.outbound import OutboundSMS
+from skill.cli import served
 from skill.followup import queue
 from skill.followup.checkins import Checkins
 from skill.ops import logs
@@ -16,12 +16,10 @@ from skill.stores import open_store
 def worker(args) -> int:
     """Send each check-in when it is due; run as many of these as you like, each sends once."""
     logs.setup()
-    try:
-        script = content.load()
-        settings = config.from_env(locales=tuple(script.locales))
-    except (content.ContentError, config.SettingsError) as err:
-        print(f"not starting: {err}", file=sys.stderr)
+    loaded = served()
+    if loaded is None:
         return 2
+    script, settings = loaded
     if not queue.shared(settings):
         print("not starting: STATE_URL=memory: keeps jobs in the app's process", file=sys.stderr)
         return 2

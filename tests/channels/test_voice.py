@@ -575,17 +575,12 @@ def test_without_voice_sms_summary_nothing_is_texted(settings, script, twilio_ap
     assert twilio_api.attempts == []
 
 
-def test_a_caller_presses_4_for_a_check_in_texted_to_their_number(settings, script, twilio_api):
+def test_a_caller_presses_4_for_a_check_in_texted_to_their_number(
+    checkin_settings, script, twilio_api
+):
     """The offer after self-care advice on the keypad; the check-in goes by SMS to the
     caller's number and its answer comes back by SMS (docs/follow-up.md)."""
-    configured = dataclasses.replace(
-        settings,
-        twilio_account_sid=ACCOUNT,
-        twilio_from=SENDER,
-        twilio_api_base=twilio_api.base,
-        checkin_after=1.0,
-        quiet_hours=None,
-    )
+    configured = checkin_settings
     app = create_app(configured, script, outbound=OutboundSMS(configured, backoff=0))
     consumer = queue.consumer(app.extensions["checkins"].queue, in_process=True)
     consumer.start()
@@ -601,7 +596,7 @@ def test_a_caller_presses_4_for_a_check_in_texted_to_their_number(settings, scri
         assert speakable(booked) in call.said()
         assert twilio_api.wait(lambda: twilio_api.messages, 15)
         [sent] = twilio_api.messages
-        assert (sent["To"], sent["From"]) == (NUMBERS["en-GB"], SENDER)
+        assert (sent["To"], sent["From"]) == (NUMBERS["en-GB"], configured.twilio_from)
         assert sent["Body"] == message_text(script, "checkin_ask")
         reply = said(post(client, form(sender=NUMBERS["en-GB"], body="better")))
         assert reply == message_text(script, "checkin_better")

@@ -4,7 +4,6 @@ check-in jobs run by an in-process consumer as `python -m skill run` runs them."
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import pytest
 
@@ -15,7 +14,7 @@ from skill.service import get_triage
 from skill.stores import conversation_key
 from skill.triage import render
 from tests.followup.paths import path_to
-from tests.texting import ACCOUNT, asked, form, post, said
+from tests.texting import asked, form, post, said
 
 SENDER = "+447700900999"
 RUNNER = "+447700900123"
@@ -29,18 +28,6 @@ class Clock:
 
     def __call__(self) -> float:
         return time.time() + self.offset
-
-
-@pytest.fixture
-def checkin_settings(settings, twilio_api):
-    return replace(
-        settings,
-        twilio_account_sid=ACCOUNT,
-        twilio_from=SENDER,
-        twilio_api_base=twilio_api.base,
-        checkin_after=1.0,
-        quiet_hours=None,
-    )
 
 
 class Service:
