@@ -156,6 +156,10 @@ def test_call_after_advice_reaches_staff_who_ring_and_close_it_leaving_no_number
     assert page.get_by_role("link", name=RUNNER).get_attribute("href") == f"tel:{RUNNER}"
     assert outcome.title in table.inner_text()
     check_page(page, axe_source, "callbacks")
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: number and Done in sight
+    for control in (page.get_by_role("link", name=RUNNER), page.get_by_role("button", name="Done")):
+        box = control.bounding_box()
+        assert box and box["x"] + box["width"] <= 360
     page.get_by_role("button", name="Done").click()
     page.wait_for_url("**/console/callbacks?closed=1")
     assert page.get_by_role("status").is_visible()
