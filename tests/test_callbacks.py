@@ -160,9 +160,18 @@ def test_call_after_advice_reaches_staff_who_ring_and_close_it_leaving_no_number
     for control in (page.get_by_role("link", name=RUNNER), page.get_by_role("button", name="Done")):
         box = control.bounding_box()
         assert box and box["x"] + box["width"] <= 360
+    done = page.locator("#callbacks form").first
+    again = {
+        name: done.locator(f"input[name={name}]").get_attribute("value") for name in ("csrf", "key")
+    }
     page.get_by_role("button", name="Done").click()
     page.wait_for_url("**/console/callbacks?closed=1")
     assert page.get_by_role("status").is_visible()
+    # A colleague's Done on the same one, a moment later: told it was done, not that it went.
+    late = page.request.post(f"{live_server}/console/callbacks/done", form=again)
+    assert late.ok and late.url.endswith("closed=0")
+    page.goto(late.url)
+    assert "already" in page.get_by_role("status").inner_text()
     assert "No call backs waiting" in table.inner_text()
     assert rows(path) == []
     files = at_rest(path)

@@ -82,15 +82,17 @@ def callbacks_page():
         waiting=callbacks.waiting(triage, triage.clock()),
         settings=triage.settings,
         levels=levels,
-        closed=request.args.get("closed") == "1",
+        closed=request.args.get("closed"),
     )
 
 
 @bp.post("/callbacks/done")
 def callback_done():
     """Mark a call back made: the request goes, and its number with it."""
-    guard.triage().store.close_callback(request.form.get("key", ""))
-    return redirect(url_for("console.callbacks_page", closed=1))
+    # Two staff may mark the same one: the second is told it was done already, not that a
+    # number was deleted.
+    closed = guard.triage().store.close_callback(request.form.get("key", ""))
+    return redirect(url_for("console.callbacks_page", closed=1 if closed else 0))
 
 
 @bp.get("/overview.csv")
