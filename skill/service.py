@@ -9,7 +9,7 @@ clinic (OutboundSMS.alert_clinic) when the advice first reached is urgent enough
 channel can text the runner later (`Inbound.reach`), the engine may offer a check-in; the
 service books the runner's yes and cancels it on STOP (skill.followup.checkins).
 
-With CALLBACKS=1 and a number to ring (`Inbound.phone`), the engine offers a call back after
+With CALLBACKS=1 and a number to ring (in `Inbound.reach`), the engine offers a call back after
 consultation advice; when the runner asks for one, the request (number sealed, skill.callbacks)
 is kept within the same turn, so a reply saying the clinic will ring is only sent once it is
 stored, and the clinic is told a call back is waiting (OutboundSMS.alert_callback).
@@ -57,11 +57,10 @@ class Inbound:
     # Where the runner answered (a question or outcome id), when the platform says: a call's
     # action URL. It only correlates: the engine trusts the stored state (engine.step).
     place: str | None = None
-    # Where a check-in text can reach the runner, (channel, address): a text's sender, a
-    # caller's number on SMS; None where there is no way to (Alexa, web chat).
+    # Where a text can reach the runner, (channel, address): a text's sender, a caller's
+    # number on SMS; None where there is no way to (Alexa, web chat). A check-in goes there,
+    # and a call back rings its number (skill.callbacks.phone).
     reach: tuple[str, str] | None = None
-    # The number a call back would ring (Twilio's From), where the channel has one.
-    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class Triage:
         key = conversation_key(self.settings.state_secret, inbound.channel, inbound.address)
         turn = {}  # what the change saw (its last run); stays empty when a repeat skipped it
         offer = self.checkins.offer(inbound.reach) if self.checkins else None
-        number = callbacks.phone(inbound.phone) if self.sealer else ""
+        number = callbacks.phone(inbound.reach[1]) if self.sealer and inbound.reach else ""
 
         def change(state):
             new, reply = engine.step(

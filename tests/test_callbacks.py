@@ -113,7 +113,9 @@ def conversing(triage: Triage):
     """Texts straight to the service, on its own clock."""
 
     def send(sender: str, body: str) -> str:
-        return triage.converse(Inbound("sms", sender, body, phone=sender), render.text).body
+        return triage.converse(
+            Inbound("sms", sender, body, reach=("sms", sender)), render.text
+        ).body
 
     return send
 

@@ -15,7 +15,6 @@ from xml.sax.saxutils import escape
 from flask import Blueprint, Response, current_app, request
 from twilio.twiml.messaging_response import MessagingResponse
 
-from skill import callbacks
 from skill.channels import base
 from skill.channels.twilio_auth import twilio_signed, unsound
 from skill.content import Script
@@ -62,7 +61,6 @@ def inbound():
         sid,
         locale=triage.locale(number=sender.removeprefix(WHATSAPP)),
         reach=(channel, sender),  # a check-in goes back the way the runner wrote
-        phone=callbacks.phone(sender),
     )
     buttons = (
         current_app.extensions.get("whatsapp_buttons") if sender.startswith(WHATSAPP) else None

@@ -58,6 +58,8 @@ def signout():
 def home():
     """Counts of triage runs from the audit records, for the last 7, 30 or 90 days."""
     script, found = _counts()
+    triage = guard.triage()
+    settings = triage.settings
     return render_template(
         "console/overview.html",
         page="overview",
@@ -66,9 +68,9 @@ def home():
         levels=levels,
         windows=overview.WINDOWS,
         chart=overview.chart(found["per_day"]),
-        audit_days=guard.triage().settings.audit_days,
-        callbacks_on=guard.triage().settings.callbacks,
-        callbacks_waiting=len(guard.triage().store.callbacks(guard.triage().clock())),
+        audit_days=settings.audit_days,
+        callbacks_on=settings.callbacks,
+        callbacks_waiting=len(triage.store.callbacks(triage.clock())),
     )
 
 

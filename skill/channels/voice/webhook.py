@@ -8,6 +8,7 @@ import re
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from skill import callbacks
 from skill.channels import base
 from skill.channels.twilio_auth import twilio_signed, unsound
 from skill.channels.voice import call as calls
@@ -19,7 +20,6 @@ from skill.triage.engine import Event
 bp = Blueprint("voice", __name__)
 CHANNEL = "voice"
 STEP = re.compile(r"[0-9]{1,6}")
-CALLER = re.compile(r"\+[1-9][0-9]{6,14}")  # E.164: not "anonymous", a SIP address or empty
 CALL_OVER = ("completed", "busy", "failed", "no-answer", "canceled")
 
 
@@ -37,16 +37,10 @@ def call():
     step = calls.read(triage.script, call_sid, int(number), request.args, request.form)
     locale = triage.locale(number=step.caller)
     # A check-in after a call goes by SMS to the caller's number, when the call shows one.
-    reach = ("sms", step.caller) if CALLER.fullmatch(step.caller or "") else None
+    number = callbacks.phone(step.caller or "")
+    reach = ("sms", number) if number else None
     inbound = Inbound(
-        CHANNEL,
-        call_sid,
-        step.said,
-        step.delivery,
-        locale,
-        place=step.place,
-        reach=reach,
-        phone=step.caller,
+        CHANNEL, call_sid, step.said, step.delivery, locale, place=step.place, reach=reach
     )
     speaker = Speaker(triage.script, triage.settings, locale, step.step)
     return base.answer(
