@@ -10,6 +10,7 @@ import threading
 import pytest
 
 from skill.stores import DEDUPE_SECONDS, open_store
+from skill.stores.sqlite import CHECKPOINT_EVERY, WAL_LIMIT
 from tests.servers import drop_keys, redis_values, shared_redis_url
 
 NOW = 1_000_000.0
@@ -273,6 +274,25 @@ def test_worker_processes_sharing_a_store_lose_nothing_and_answer_a_delivery_onc
     finally:
         if kind == "redis":
             drop_keys(url)
+
+
+def test_the_sqlite_log_stays_bounded_while_turns_never_pause(tmp_path):
+    """A checkpoint that lets writers go on never catches up with them: the log must still be
+    emptied now and then, not grow by every turn's pages until the disk is full."""
+    path = tmp_path / "state.db"
+    store = open_store(f"sqlite:///{path}")
+    state = {"trail": [["q", "some words a runner wrote", 1.0]] * 30}  # a long conversation's
+    largest = 0
+    for n in range(10 * CHECKPOINT_EVERY):
+        key = f"sms:{n % 2000}"
+        store.transact(key, put(state), now=NOW, ttl=TTL, dedupe=f"SM{n}", audit=audited)
+        largest = max(largest, os.path.getsize(f"{path}-wal"))
+    assert largest < 2.5 * WAL_LIMIT  # unbounded, it grew past ten times the limit
+    assert read(store, "sms:1") == state
+
+
+def audited(state):
+    return "run", {"answers": state["trail"]}
 
 
 # Call-back requests: what the service keeps is opaque to the store, here a made-up token.
