@@ -18,6 +18,8 @@ Checkpoints (copying the write-ahead log back into the database, with an fsync) 
 otherwise run inside a commit every thousand pages, holding the write lock for as long as the
 disk takes; a thread of each process runs them instead, after every CHECKPOINT_EVERY commits.
 Commits under way still wait for a checkpoint's fsync, so the fewer checkpoints the better.
+Under writing that never pauses a passive checkpoint never catches up, and the log would grow
+for good; one past WAL_LIMIT is emptied holding the write lock.
 
 A call-back request holds a sealed number, which must leave the files when the request goes:
 deletes overwrite what they free (secure_delete), and after deleting one a checkpoint empties
