@@ -18,8 +18,11 @@ Checkpoints (copying the write-ahead log back into the database, with an fsync) 
 otherwise run inside a commit every thousand pages, holding the write lock for as long as the
 disk takes; a thread of each process runs them instead, after every CHECKPOINT_EVERY commits.
 Commits under way still wait for a checkpoint's fsync, so the fewer checkpoints the better.
-Under writing that never pauses a passive checkpoint never catches up, and the log would grow
-for good; one past WAL_LIMIT is emptied holding the write lock.
+SQLite starts the log again from its beginning only once a checkpoint has copied all of it,
+which a passive one never has under writing that never pauses (each turn adds frames while it
+copies), so the log would grow by every turn's pages for good: one past WAL_LIMIT after the
+passive pass has the rest copied holding the write lock, and is emptied; writers wait only for
+the frames added since that pass.
 
 A call-back request holds a sealed number, which must leave the files when the request goes:
 deletes overwrite what they free (secure_delete), and after deleting one a checkpoint empties
@@ -113,7 +116,7 @@ _PROBE = "INSERT OR REPLACE INTO hits (key, count, expires) VALUES ('ready-probe
 
 STRIPES = 4096  # conversation locks: two turns share one only when their keys' hashes collide
 WRITE = 0  # the byte of the write lock; conversation locks follow it
-CHECKPOINT_EVERY = 1000  # commits (each about 30 KB of log) between checkpoints
+CHECKPOINT_EVERY = 1000  # commits (each about 40 KB of log) between checkpoints
 # A log larger than this after a checkpoint is emptied holding the write lock (see _checkpoints).
 WAL_LIMIT = 64 * 1024 * 1024
 # Open file description locks belong to a descriptor, not to the process, so the threads of one
@@ -263,11 +266,8 @@ class SQLiteStore:
             try:
                 # Passive: copies what no reader still needs, never waiting for the writers.
                 db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                # The log starts again from its beginning only once a checkpoint has copied
-                # all of it, which a passive one never has under writing that does not pause
-                # (each turn adds frames while it copies): the file would grow by every turn's
-                # pages for good. Holding the write lock, the rest is copied and the log
-                # emptied; writers wait only for the frames added since the passive pass.
+                # Under unbroken writing the passive pass never copies all of the log, so it
+                # never starts again (see the module's docstring): the rest is copied locked.
                 if _size(self.path + "-wal") > WAL_LIMIT and not self._empty_log(db):
                     log.warning(
                         "SQLite log over %d MB not emptied: a reader held it", WAL_LIMIT >> 20
