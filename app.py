@@ -55,6 +55,7 @@ def create_app(
     for warning in script.warnings:
         logging.getLogger(__name__).warning(warning)
     app = Flask(__name__)
+    app.request_class = bodies.Request
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.wsgi_app = bodies.bound_bodies(app.wsgi_app, MAX_BODY)  # slow clients get 408
     store = store or open_store(

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from werkzeug.datastructures import MultiDict
 
 from app import create_app
 from skill import config, content
@@ -360,6 +361,34 @@ def test_invalid_utf8_gets_a_helpful_reply(client, script):
     )
     reply = said(response)
     assert reply and sms.is_gsm7(reply)
+
+
+def test_a_body_that_is_not_utf8_is_refused_and_changes_nothing(client, script):
+    text(client, "hello")
+    fields = form(body="yes", sid=twilio_id("SM", "not-utf8"))
+    raw = urlencode(fields).encode().replace(b"Body=yes", b"Body=\xff\xfeyes")
+    headers = {"X-Twilio-Signature": signature(LOCAL, fields)}
+    response = client.post(
+        PATH, data=raw, headers=headers, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code in (400, 403)  # read as no fields at all: never a 500
+    # The answer was not taken, and its MessageSid was not used up.
+    assert script.messages["back_none"] in text(client, "back", sid=twilio_id("SM", "not-utf8"))
+
+
+def test_repeated_and_escaped_fields_are_read_as_twilio_signed_them(client, script):
+    text(client, "hello")
+    # A field sent twice is signed with both values; '+' and %-escapes are spaces and UTF-8.
+    fields = form(body="I’m 41 + my hip")
+    raw = urlencode(fields).replace("NumMedia=0", "NumMedia=0&Extra=1&Extra=2")
+    signed = signature(LOCAL, MultiDict([*fields.items(), ("Extra", "1"), ("Extra", "2")]))
+    response = client.post(
+        PATH,
+        data=raw,
+        headers={"X-Twilio-Signature": signed},
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert said(response)
 
 
 def test_unknown_extra_fields_are_accepted(client, script):
