@@ -199,6 +199,23 @@ def test_a_redis_turn_whose_lock_lapsed_writes_nothing_and_runs_again():
         drop_keys(url)
 
 
+def test_a_redis_that_lost_its_scripts_still_takes_turns():
+    # A restarted Redis, or a replica promoted in a failover, holds none of the turn's scripts.
+    url = shared_redis_url()
+    store = open_store(url)
+    try:
+        store.transact("sms:flushed", put({"n": 1}), now=NOW, ttl=TTL, dedupe="SM1")
+        store.redis.script_flush()
+        assert store.transact("sms:flushed", put({"n": 2}), now=NOW, ttl=TTL) == {"n": 1}
+        assert read(store, "sms:flushed") == {"n": 2}
+        store.redis.script_flush()
+        # A retried delivery is still answered from what was kept, not run again.
+        assert store.transact("sms:flushed", put({"n": 3}), now=NOW, ttl=TTL, dedupe="SM1") is None
+        assert read(store, "sms:flushed") == {"n": 2}
+    finally:
+        drop_keys(url)
+
+
 def test_all_audits_lists_every_conversations_kept_records(store):
     for key, run in (("sms:a", "1"), ("sms:a", "2"), ("voice:b", "1")):
         record = {"key": key, "run": run}
