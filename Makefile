@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test check content lint bench clean serve worker bench-serve purge fuzz soak
+.PHONY: run test check content lint bench clean serve worker bench-serve bench-instructions purge fuzz soak
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,6 +59,10 @@ worker: $(VENV)/.serve
 
 bench-serve: $(VENV)/.test
 	$(BIN)/python bench/serve_bench.py
+
+# Instructions a webhook costs (valgrind): repeatable where timings are not.
+bench-instructions: $(VENV)/.test
+	$(BIN)/python bench/instructions.py
 
 purge: $(VENV)/.serve
 	$(BIN)/python -m skill purge
