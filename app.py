@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from html import escape
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 
 from skill import config, console, content, service
 from skill.channels import alexa
@@ -16,7 +16,7 @@ from skill.channels.web import SECURITY_HEADERS as WEB_HEADERS
 from skill.channels.web import bp as web_bp
 from skill.channels.whatsapp_buttons import WhatsAppButtons
 from skill.followup.checkins import Checkins
-from skill.ops import bodies, endpoints, logs
+from skill.ops import bodies, endpoints, headers, logs
 from skill.stores import Store, open_store
 
 MAX_BODY = 64 * 1024  # Twilio's and Alexa's requests are a few KiB; larger ones get 413
@@ -28,6 +28,8 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'",
     "Cache-Control": "no-store",
 }
+# Pages for people loosen a header or two for themselves (their own styles, say).
+BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS, "web": WEB_HEADERS}
 
 
 def create_app(
@@ -58,6 +60,7 @@ def create_app(
     app.request_class = bodies.Request
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.wsgi_app = bodies.bound_bodies(app.wsgi_app, MAX_BODY)  # slow clients get 408
+    app.wsgi_app = headers.secured(app.wsgi_app, SECURITY_HEADERS, BLUEPRINT_HEADERS)
     store = store or open_store(
         settings.state_url,
         audit_seconds=settings.audit_days * 86400,
@@ -77,7 +80,6 @@ def create_app(
     app.register_blueprint(web_bp)
     alexa.init_app(app, settings, alexa_certificates or alexa.CertificateCache())
     console.init_app(app)
-    app.after_request(_secure)
 
     @app.get("/healthz")
     def healthz():
@@ -108,14 +110,3 @@ def _landing_page(script: content.Script) -> str:
         "<p>Setting it up: README.md and docs/deploy.md in the repository; the HTTP interface "
         "is openapi.yaml.</p>\n</body></html>\n"
     )
-
-
-# Pages for people loosen a header or two for themselves (their own styles, say).
-BLUEPRINT_HEADERS = {"console": console.SECURITY_HEADERS, "web": WEB_HEADERS}
-
-
-def _secure(response):
-    """Security headers on every response, errors included."""
-    response.headers.update(SECURITY_HEADERS)
-    response.headers.update(BLUEPRINT_HEADERS.get(request.blueprint, {}))
-    return response

@@ -15,7 +15,7 @@ import re
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from skill.ops import metrics
+from skill.ops import headers, metrics
 from skill.service import get_triage
 
 bp = Blueprint("ops", __name__)
@@ -56,14 +56,15 @@ def client_address() -> str:
 
 
 def _start() -> None:
-    """Take the caller's request id when it is sane, else make one."""
-    given = request.headers.get("X-Request-Id", "")
+    """Take the caller's request id when it is sane, else make one; the response echoes it
+    (skill.ops.headers)."""
+    given = request.environ.get("HTTP_X_REQUEST_ID", "")
     g.request_id = given if _REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+    request.environ[headers.REQUEST_ID] = g.request_id
 
 
 def _finish(response: Response) -> Response:
-    """Echo the request id and count the response by channel and status."""
-    response.headers["X-Request-Id"] = g.get("request_id", "")
+    """Count the response by channel and status."""
     metrics.REQUESTS.labels(request.blueprint or "app", str(response.status_code)).inc()
     return response
 

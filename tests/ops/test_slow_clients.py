@@ -1,5 +1,6 @@
 """Slow clients under gunicorn: a body trickled a byte at a time is cut off at the deadline
-(408), so a real webhook still gets its answer while slow clients hold every request thread."""
+(408, with the security headers), so a real webhook still gets its answer while slow clients
+hold every request thread."""
 
 from __future__ import annotations
 
@@ -60,6 +61,8 @@ def test_trickled_bodies_get_408_and_a_webhook_still_answers_in_time(tmp_path):
         for client in slow:
             assert client.answered.wait(TWILIO_WAITS)
             assert client.reply.startswith(b"HTTP/1.1 408"), client.reply[:80]
+            # Answered before Flask saw the request, and still with the security headers.
+            assert b"X-Content-Type-Options: nosniff" in client.reply.split(b"\r\n\r\n")[0]
     finally:
         for client in slow:
             client.close()
