@@ -131,31 +131,17 @@ def main() -> int:
             "PROMETHEUS_MULTIPROC_DIR": tmp,
             "PYTHONHASHSEED": "0",  # the same sets and dicts in every run: the same count
         }
-        urls = {
-            "bare": "memory:",
-            "memory": "memory:",
-            "sqlite": f"sqlite:///{tmp}/state.db",
-            "redis": redis.url if redis else "",
-        }
-        runs = [(server, count) for server in servers for count in (fewer, more)]
+
+        def count(run: tuple[str, int]) -> int:
+            server, requests = run
+            state = _state_url(server, requests == fewer, tmp, redis)
+            return counted(server, requests, more, {**base, "STATE_URL": state})
+
+        runs = [(server, requests) for server in servers for requests in (fewer, more)]
         try:
             # Two at a time: valgrind runs one thread of each, and counts are not timings.
             with ThreadPoolExecutor(max_workers=2) as pool:
-                totals = dict(
-                    zip(
-                        runs,
-                        pool.map(
-                            lambda run: counted(
-                                run[0],
-                                run[1],
-                                more,
-                                {**base, "STATE_URL": _own(urls[run[0]], tmp, run, fewer)},
-                            ),
-                            runs,
-                        ),
-                        strict=True,
-                    )
-                )
+                totals = dict(zip(runs, pool.map(count, runs), strict=True))
         finally:
             if redis:
                 redis.kill()
@@ -169,14 +155,13 @@ def main() -> int:
     return 0
 
 
-def _own(url: str, folder: str, run: tuple[str, int], fewer: int) -> str:
+def _state_url(server: str, first: bool, folder: str, redis: RedisServer | None) -> str:
     """A store of each run's own: a SQLite file, a database of the private Redis."""
-    server, count = run
-    if url.startswith("sqlite"):
-        return f"sqlite:///{folder}/{server}-{count}.db"
-    if url.startswith("redis"):
-        return url.rsplit("/", 1)[0] + ("/1" if count == fewer else "/2")
-    return url
+    if server == "sqlite":
+        return f"sqlite:///{folder}/{'first' if first else 'second'}.db"
+    if server == "redis":
+        return redis.url.rsplit("/", 1)[0] + ("/1" if first else "/2")
+    return "memory:"
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import hmac
 import os
 import re
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
 from skill.ops import headers, metrics
 from skill.service import get_triage
@@ -59,8 +59,8 @@ def _start() -> None:
     """Take the caller's request id when it is sane, else make one; the response echoes it
     (skill.ops.headers)."""
     given = request.environ.get("HTTP_X_REQUEST_ID", "")
-    g.request_id = given if _REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
-    request.environ[headers.REQUEST_ID] = g.request_id
+    made = given if _REQUEST_ID.fullmatch(given) else os.urandom(16).hex()
+    request.environ[headers.REQUEST_ID] = made  # the logs' and the response's
 
 
 def _finish(response: Response) -> Response:

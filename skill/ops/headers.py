@@ -10,7 +10,7 @@ Flask sees the request (a slow body's 408) gets the security headers too.
 
 from __future__ import annotations
 
-REQUEST_ID = "skill.request_id"  # the environ key skill.ops.endpoints keeps the request id in
+REQUEST_ID = "skill.request_id"  # the environ key the request id is kept in (skill.ops.endpoints)
 
 
 def secured(wsgi_app, defaults: dict[str, str], by_blueprint: dict[str, dict[str, str]]):
@@ -23,11 +23,10 @@ def secured(wsgi_app, defaults: dict[str, str], by_blueprint: dict[str, dict[str
             # Werkzeug's request puts itself in the environ; it names the blueprint that answered.
             request = environ.get("werkzeug.request")
             names, added = merged.get(request and request.blueprint, merged[None])
-            request_id = environ.get(REQUEST_ID)
-            if request_id:
-                names, added = names | {"x-request-id"}, [*added, ("X-Request-Id", request_id)]
             kept = [header for header in headers if header[0].lower() not in names]
-            return start_response(status, kept + added, exc_info)
+            request_id = environ.get(REQUEST_ID)
+            echoed = [("X-Request-Id", request_id)] if request_id else []
+            return start_response(status, kept + added + echoed, exc_info)
 
         return wsgi_app(environ, start)
 
@@ -35,5 +34,6 @@ def secured(wsgi_app, defaults: dict[str, str], by_blueprint: dict[str, dict[str
 
 
 def _replacing(headers: dict[str, str]) -> tuple[frozenset[str], list[tuple[str, str]]]:
-    """The names the headers replace (lower case) and the headers, as WSGI lists them."""
-    return frozenset(name.lower() for name in headers), list(headers.items())
+    """The names the headers replace (lower case; the request id's too) and the headers, as
+    WSGI lists them."""
+    return frozenset(name.lower() for name in [*headers, "X-Request-Id"]), list(headers.items())

@@ -10,7 +10,9 @@ import json
 import logging
 import re
 
-from flask import g, has_request_context
+from flask import has_request_context, request
+
+from skill.ops.headers import REQUEST_ID
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,8 +25,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context() and "request_id" in g:
-            entry["request_id"] = g.request_id
+        if has_request_context() and REQUEST_ID in request.environ:
+            entry["request_id"] = request.environ[REQUEST_ID]
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry)

@@ -134,7 +134,7 @@ class RedisStore:
         token, deadline, pause = os.urandom(8).hex(), time.monotonic() + LOCK_SECONDS / 2, 0.001
         args = [token, LOCK_SECONDS * 1000, repr(now) if seen else ""]
         while True:
-            found = self._run(self._take, lock, conv, seen or conv, *args, keys=3)
+            found = self._run(self._take, [lock, conv, seen or conv], args)
             if found:
                 return token, found[0], found[1]
             if time.monotonic() > deadline:
@@ -200,16 +200,16 @@ class RedisStore:
             self._key("callback", key),
             self._key("deliveries", key),
         ]
-        return bool(self._run(self._save, *keys, *args, keys=len(keys)))
+        return bool(self._run(self._save, keys, args))
 
-    def _run(self, script, *keys_then_args, keys: int):
+    def _run(self, script, keys: list, args: list):
         """Run a registered script by its hash: the turn's two calls skip the Script wrapper's
         own work (a quarter of a call's CPU); one the server lost (a restart, a failover) is
         loaded again by the wrapper."""
         try:
-            return self.redis.evalsha(script.sha, keys, *keys_then_args)
+            return self.redis.evalsha(script.sha, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:
-            return script(keys=keys_then_args[:keys], args=keys_then_args[keys:])
+            return script(keys=keys, args=args)
 
     def audits(self, key, now):
         try:
